@@ -1,0 +1,45 @@
+/* Idempotent consumer: each Kafka message is decoded as an event envelope and handed to the
+ * service's handler inside a database transaction that also records the event id in
+ * <schema>.processed_events. A duplicate is skipped; a message that cannot be decoded goes to
+ * cc.dlq.<service>; the offset is stored only after the transaction commits. */
+#pragma once
+
+#include "cc/db.h"
+#include "cc/event.h"
+#include "cc/kafka.h"
+
+/* Applies one event inside the open transaction on conn. Return 0 to commit; -EBADMSG to send
+ * the message to the DLQ (a permanent problem with this event: it is recorded as processed);
+ * any other negative errno rolls back and the message is retried. */
+typedef int (*cc_consume_handler_fn)(struct cc_db_conn *conn,
+                                     const Cc__Events__V1__Envelope *env, void *userdata);
+
+struct cc_consumer_config {
+        const char *service;    /* "analytics": group id and DLQ topic cc.dlq.<service> */
+        const char *schema;     /* where processed_events lives */
+        const char *brokers;
+        const char *const *topics;
+        size_t ntopics;
+        struct cc_db_pool *pool;
+        struct cc_kafka_producer *dlq_producer; /* borrowed */
+        cc_consume_handler_fn handler;
+        void *userdata;
+        const char *const *extra_conf; /* librdkafka overrides, may be NULL */
+};
+
+struct cc_consumer;
+
+/* Starts a thread that consumes until stopped. NULL when the consumer cannot be created. */
+struct cc_consumer *cc_consumer_start(const struct cc_consumer_config *cfg, char *err,
+                                      size_t err_len);
+void cc_consumer_stop(struct cc_consumer *c);
+/* Counters for tests and /metrics. */
+uint64_t cc_consumer_applied(struct cc_consumer *c);
+uint64_t cc_consumer_duplicates(struct cc_consumer *c);
+uint64_t cc_consumer_dead_lettered(struct cc_consumer *c);
+
+/* The single-message step the thread runs, exposed for unit tests: decode, dedupe, apply,
+ * commit. Returns 0 when the message is done with (applied, duplicate or dead-lettered) and
+ * its offset may be stored; negative errno when it must be retried. */
+int cc_consume_one(const struct cc_consumer_config *cfg, const void *value, size_t len,
+                   const char *key, size_t key_len) CC_MUSTCHECK;

@@ -1,0 +1,42 @@
+/* Transactional outbox. A service writes its domain rows and the outbox row in one transaction
+ * (cc_outbox_add); a relay thread publishes committed rows in order with the idempotent producer
+ * and marks them published when the cluster acknowledges them. The relay wakes on LISTEN/NOTIFY
+ * and polls as a backstop, so Kafka being down never fails a request: the backlog grows and
+ * drains when it returns. Table: <schema>.outbox (created by cc_outbox_migration). */
+#pragma once
+
+#include "cc/db.h"
+#include "cc/kafka.h"
+#include "cc/migrate.h"
+
+/* The migration every producing service includes in its list, before its own (name
+ * "000_outbox"). It creates outbox and processed_events in the current search_path schema. */
+extern const struct cc_migration cc_outbox_migration;
+
+/* Inserts the event inside the caller's open transaction on conn (search_path must be the
+ * service's schema) and issues NOTIFY so the relay wakes at commit. The envelope is bytes as
+ * packed by cc_event_pack; event_id and type go to the table and to Kafka headers. */
+int cc_outbox_add(struct cc_db_conn *conn, const char *topic, const char *key,
+                  const char *event_id, const char *type, const char *traceparent,
+                  const void *envelope, size_t envelope_len) CC_MUSTCHECK;
+
+struct cc_outbox_relay;
+
+struct cc_outbox_relay_config {
+        const char *conninfo;  /* its own LISTEN connection and work connection */
+        const char *schema;    /* "telephony" */
+        struct cc_kafka_producer *producer; /* borrowed; the relay polls it */
+        int batch_size;        /* rows fetched per round, default 500 */
+        int poll_interval_ms;  /* backstop poll, default 1000 */
+};
+
+/* Starts the relay thread. Returns NULL if the thread could not start. */
+struct cc_outbox_relay *cc_outbox_relay_start(const struct cc_outbox_relay_config *cfg);
+/* Stops the thread after its current round (waiting at most timeout_ms for deliveries). */
+void cc_outbox_relay_stop(struct cc_outbox_relay *relay, int timeout_ms);
+/* Rows committed and not yet published (cached, refreshed each round). */
+int64_t cc_outbox_backlog(struct cc_outbox_relay *relay);
+/* Total rows published since start. */
+uint64_t cc_outbox_published(struct cc_outbox_relay *relay);
+/* Wakes the relay now (tests, shutdown). */
+void cc_outbox_relay_kick(struct cc_outbox_relay *relay);

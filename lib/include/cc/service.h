@@ -1,0 +1,53 @@
+/* The skeleton every service binary shares: configuration, logging, the database pool and
+ * migrations, the Kafka producer and outbox relay, an optional idempotent consumer, the HTTP
+ * server with the service's routes, readiness, and a clean shutdown on SIGTERM/SIGINT. A
+ * service's main.c fills a cc_service_def and calls cc_service_main. */
+#pragma once
+
+#include "cc/config.h"
+#include "cc/consume.h"
+#include "cc/db.h"
+#include "cc/http.h"
+#include "cc/kafka.h"
+#include "cc/migrate.h"
+#include "cc/outbox.h"
+
+struct cc_service;
+
+struct cc_service_def {
+        const char *name;  /* "telephony": schema, client id, logs */
+        int default_port;
+        const struct cc_migration *migrations; /* the service's own, in order */
+        size_t nmigrations;
+        const struct cc_http_route *routes;
+        size_t nroutes;
+        /* Optional consumer: topics and the handler applied once per event. */
+        const char *const *consume_topics;
+        size_t nconsume_topics;
+        cc_consume_handler_fn consume_handler;
+        /* Optional extra configuration the service reads (its own CC_* variables). */
+        const struct cc_config_var *config;
+        size_t nconfig;
+        /* Optional: called after everything is up and before serving; non-zero aborts start. */
+        int (*init)(struct cc_service *svc);
+        void (*fini)(struct cc_service *svc);
+};
+
+/* Parses configuration from the environment, starts everything, serves until SIGTERM/SIGINT,
+ * shuts down cleanly. Returns the process exit code. */
+int cc_service_main(const struct cc_service_def *def);
+
+/* The same, split for in-process tests: start (port from CC_HTTP_PORT, 0 picks one), then stop. */
+int cc_service_start(const struct cc_service_def *def, struct cc_service **ret_svc, char *err,
+                     size_t err_len) CC_MUSTCHECK;
+void cc_service_stop(struct cc_service *svc);
+
+int cc_service_port(const struct cc_service *svc);
+const char *cc_service_name(const struct cc_service *svc);
+struct cc_db_pool *cc_service_pool(struct cc_service *svc);
+struct cc_outbox_relay *cc_service_outbox(struct cc_service *svc);
+struct cc_consumer *cc_service_consumer(struct cc_service *svc);
+void *cc_service_state(struct cc_service *svc);
+void cc_service_set_state(struct cc_service *svc, void *state);
+/* The service owning an HTTP request (from the server's userdata). */
+struct cc_service *cc_service_of(const struct cc_http_req *req);

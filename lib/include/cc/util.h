@@ -1,0 +1,49 @@
+/* Small generic helpers every module uses: allocation that cannot fail, a per-request arena,
+ * UUIDs, clocks and encodings. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CC_MUSTCHECK __attribute__((warn_unused_result))
+#define CC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define CC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* Allocation failure aborts the process: a NULL from a constructor never means "out of memory". */
+void *cc_xmalloc(size_t size);
+void *cc_xcalloc(size_t n, size_t size);
+void *cc_xrealloc(void *p, size_t size);
+char *cc_xstrdup(const char *s);
+char *cc_xstrndup(const char *s, size_t n);
+char *cc_xasprintf(const char *fmt, ...) CC_PRINTF(1, 2);
+
+/* A bump allocator whose memory is released all at once (one per HTTP request). */
+struct cc_arena;
+struct cc_arena *cc_arena_new(size_t first_block);
+void cc_arena_free(struct cc_arena *arena);
+void *cc_arena_alloc(struct cc_arena *arena, size_t size);
+char *cc_arena_strdup(struct cc_arena *arena, const char *s);
+char *cc_arena_strndup(struct cc_arena *arena, const char *s, size_t n);
+char *cc_arena_printf(struct cc_arena *arena, const char *fmt, ...) CC_PRINTF(2, 3);
+
+/* Random (v4) UUID in canonical lower-case form; out must hold CC_UUID_LEN + 1 bytes. */
+#define CC_UUID_LEN 36
+void cc_uuid_v4(char out[CC_UUID_LEN + 1]);
+bool cc_uuid_valid(const char *s);
+
+/* Fills buf with cryptographically strong random bytes (getrandom). */
+void cc_random_bytes(void *buf, size_t len);
+
+int64_t cc_now_ms(void);       /* wall clock, ms since the epoch */
+int64_t cc_monotonic_us(void); /* monotonic clock, µs */
+/* RFC 3339 UTC with milliseconds and a Z: "2025-10-05T14:03:22.123Z"; out holds 25 bytes. */
+void cc_format_time_ms(int64_t ms, char out[25]);
+
+/* base64url without padding. Returns the length written (out needs 4*ceil(n/3)+1 bytes). */
+size_t cc_base64url_encode(const void *in, size_t n, char *out);
+/* Decodes base64url (padding optional). Returns the decoded length or -EINVAL. */
+int cc_base64url_decode(const char *in, size_t n, void *out, size_t out_cap) CC_MUSTCHECK;
+
+/* Constant-time comparison of two equal-length buffers. */
+bool cc_consttime_eq(const void *a, const void *b, size_t n);
