@@ -170,3 +170,60 @@ int cc_test_run(Suite *s)
         srunner_free(sr);
         return failed == 0 ? 0 : 1;
 }
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <time.h>
+
+#include "cc/util.h"
+
+char *cc_test_token(const char *role, const char *org_id, const char *user_id, int ttl_s)
+{
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/jwt-private.pem", cc_test_env("CC_TEST_KEYS_DIR"));
+        FILE *f = fopen(path, "r");
+        ck_assert_msg(f != NULL, "cannot open %s", path);
+        EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+        fclose(f);
+        ck_assert_ptr_nonnull(key);
+
+        char jti[CC_UUID_LEN + 1];
+        cc_uuid_v4(jti);
+        long now = (long)time(NULL);
+        char payload[1024];
+        snprintf(payload, sizeof(payload),
+                 "{\"sub\":\"%s\",\"org\":\"%s\",\"role\":\"%s\",\"email\":\"test@example.com\","
+                 "\"jti\":\"%s\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"cc-gateway\",\"aud\":\"cc-api\"}",
+                 user_id, org_id, role, jti, now, now + ttl_s);
+        const char *header = "{\"alg\":\"ES256\",\"typ\":\"JWT\"}";
+        char signing[2048];
+        size_t n = cc_base64url_encode(header, strlen(header), signing);
+        signing[n++] = '.';
+        n += cc_base64url_encode(payload, strlen(payload), signing + n);
+
+        unsigned char der[128];
+        size_t der_len = sizeof(der);
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        ck_assert_int_eq(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key), 1);
+        ck_assert_int_eq(EVP_DigestSign(md, der, &der_len, (unsigned char *)signing, n), 1);
+        EVP_MD_CTX_free(md);
+        EVP_PKEY_free(key);
+
+        /* JWS wants r || s, 32 bytes each, not DER. */
+        const unsigned char *p = der;
+        ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+        ck_assert_ptr_nonnull(sig);
+        unsigned char raw[64];
+        const BIGNUM *r, *s;
+        ECDSA_SIG_get0(sig, &r, &s);
+        BN_bn2binpad(r, raw, 32);
+        BN_bn2binpad(s, raw + 32, 32);
+        ECDSA_SIG_free(sig);
+
+        char *token = cc_xmalloc(n + 1 + 100);
+        memcpy(token, signing, n);
+        token[n] = '.';
+        cc_base64url_encode(raw, sizeof(raw), token + n + 1);
+        return token;
+}

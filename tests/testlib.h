@@ -38,3 +38,8 @@ void cc_test_pg_start(void);
 
 /* Runs a suite with Check's normal output (the summary line scripts/dev test counts). */
 int cc_test_run(Suite *s);
+
+/* Signs an ES256 access token with the test private key (CC_TEST_KEYS_DIR/jwt-private.pem), as
+ * the gateway would: iss cc-gateway, aud cc-api, expiring ttl_s seconds from now. role is
+ * "ADMIN", "SUPERVISOR" or "AGENT". Returns a heap string. */
+char *cc_test_token(const char *role, const char *org_id, const char *user_id, int ttl_s);

@@ -28,7 +28,7 @@ def main():
             with open(path, encoding='utf-8') as sql:
                 f.write('    {"%s",\n        %s},\n' % (name, c_string(sql.read())))
         if not files:
-            f.write('    {0},\n')
+            f.write('    {NULL, NULL},\n')  # C forbids an empty array; the count says 0
         f.write('};\n')
         f.write('const size_t %s_count = %d;\n' % (symbol, len(files)))
 

@@ -1,0 +1,250 @@
+/* The five service binaries as an operator runs them: each starts against the test database and
+ * broker, applies its migrations, answers /healthz, /readyz and /metrics, refuses a bad setting
+ * with a message naming it, and stops cleanly on SIGTERM. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "testlib.h"
+#include "cc/util.h"
+
+static const char *const services[] = {"gateway", "telephony", "sms", "sentiment", "analytics"};
+#define NSERVICES 5
+
+struct proc {
+        pid_t pid;
+        int port;
+        char log[256];
+};
+
+static int free_port(void)
+{
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        socklen_t len = sizeof(sa);
+        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+        close(fd);
+        return ntohs(sa.sin_port);
+}
+
+/* Starts one binary with the test settings plus overrides ("NAME=value" or "NAME=" to unset). */
+static void spawn(const char *name, const char *const *overrides, struct proc *p)
+{
+        char bin[1024], key[1024], port[16];
+        snprintf(bin, sizeof(bin), "%s/services/%s/cc-%s", cc_test_env("CC_TEST_BUILD_DIR"), name,
+                 name);
+        snprintf(key, sizeof(key), "%s/jwt-public.pem", cc_test_env("CC_TEST_KEYS_DIR"));
+        p->port = free_port();
+        snprintf(port, sizeof(port), "%d", p->port);
+        snprintf(p->log, sizeof(p->log), "/tmp/cc-e2e-%s-%d.log", name, (int)getpid());
+        const char *db = cc_test_env("CC_TEST_DATABASE_URL");
+        const char *brokers = cc_test_env("CC_TEST_KAFKA_BROKERS");
+        p->pid = fork();
+        ck_assert_int_ge(p->pid, 0);
+        if (p->pid == 0) {
+                setenv("CC_DATABASE_URL", db, 1);
+                setenv("CC_KAFKA_BROKERS", brokers, 1);
+                setenv("CC_JWT_PUBLIC_KEY_FILE", key, 1);
+                setenv("CC_HTTP_PORT", port, 1);
+                setenv("CC_HTTP_BIND", "127.0.0.1", 1);
+                setenv("CC_HTTP_THREADS", "2", 1);
+                for (size_t i = 0; overrides && overrides[i]; i++) {
+                        char *kv = strdup(overrides[i]);
+                        char *eq = strchr(kv, '=');
+                        *eq = '\0';
+                        if (eq[1])
+                                setenv(kv, eq + 1, 1);
+                        else
+                                unsetenv(kv);
+                }
+                int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                dup2(fd, STDERR_FILENO);
+                dup2(fd, STDOUT_FILENO);
+                execl(bin, bin, (char *)NULL);
+                _exit(127);
+        }
+}
+
+static bool wait_ready(const struct proc *p, int timeout_ms)
+{
+        char url[128];
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/readyz", p->port);
+        for (int waited = 0; waited < timeout_ms; waited += 100) {
+                int status;
+                if (waitpid(p->pid, &status, WNOHANG) == p->pid)
+                        return false;
+                /* Probe with a raw connect first so curl is only used once something listens. */
+                int fd = socket(AF_INET, SOCK_STREAM, 0);
+                struct sockaddr_in sa = {.sin_family = AF_INET,
+                                         .sin_port = htons((uint16_t)p->port),
+                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+                bool up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+                close(fd);
+                if (up) {
+                        struct cc_test_response r;
+                        cc_test_http("GET", url, NULL, 0, NULL, &r);
+                        long st = r.status;
+                        cc_test_response_fini(&r);
+                        if (st == 200)
+                                return true;
+                }
+                usleep(100 * 1000);
+        }
+        return false;
+}
+
+static int stop(struct proc *p, int timeout_ms)
+{
+        kill(p->pid, SIGTERM);
+        for (int waited = 0; waited < timeout_ms; waited += 50) {
+                int status;
+                if (waitpid(p->pid, &status, WNOHANG) == p->pid)
+                        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                usleep(50 * 1000);
+        }
+        kill(p->pid, SIGKILL);
+        waitpid(p->pid, NULL, 0);
+        return -1;
+}
+
+static char *slurp(const char *path)
+{
+        FILE *f = fopen(path, "r");
+        if (!f)
+                return strdup("");
+        char *buf = calloc(1, 65536);
+        size_t n = fread(buf, 1, 65535, f);
+        buf[n] = '\0';
+        fclose(f);
+        return buf;
+}
+
+START_TEST(stack_all_services_ready_and_stop_cleanly)
+{
+        struct proc procs[NSERVICES];
+        for (int i = 0; i < NSERVICES; i++)
+                spawn(services[i], NULL, &procs[i]);
+        for (int i = 0; i < NSERVICES; i++) {
+                bool ok = wait_ready(&procs[i], 60000);
+                char *log = ok ? NULL : slurp(procs[i].log);
+                ck_assert_msg(ok, "%s never became ready; log:\n%s", services[i], log);
+                free(log);
+        }
+
+        for (int i = 0; i < NSERVICES; i++) {
+                char url[128];
+                struct cc_test_response r;
+                snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", procs[i].port);
+                cc_test_http("GET", url, NULL, 0, NULL, &r);
+                ck_assert_int_eq(r.status, 200);
+                cc_test_response_fini(&r);
+
+                snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", procs[i].port);
+                cc_test_http("GET", url, NULL, 0, NULL, &r);
+                ck_assert_int_eq(r.status, 200);
+                ck_assert_msg(strstr(r.body, "cc_http_requests_total{") != NULL,
+                              "%s metrics lack request counters:\n%s", services[i], r.body);
+                ck_assert_ptr_nonnull(strstr(r.body, "cc_outbox_backlog{"));
+                ck_assert_ptr_nonnull(strstr(r.body, "cc_db_pool_connections_in_use{"));
+                cc_test_response_fini(&r);
+
+                snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/nothing-here", procs[i].port);
+                cc_test_http("GET", url, NULL, 0, NULL, &r);
+                ck_assert_int_eq(r.status, 404);
+                ck_assert_ptr_nonnull(strstr(r.body, "\"detail\""));
+                cc_test_response_fini(&r);
+        }
+
+        /* Each service applied its migrations into its own schema. */
+        PGconn *pg = PQconnectdb(cc_test_env("CC_TEST_DATABASE_URL"));
+        ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+        for (int i = 0; i < NSERVICES; i++) {
+                char sql[256];
+                snprintf(sql, sizeof(sql), "SELECT name FROM %s.schema_migrations ORDER BY name",
+                         services[i]);
+                PGresult *res = PQexec(pg, sql);
+                ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", services[i],
+                              PQerrorMessage(pg));
+                ck_assert_int_ge(PQntuples(res), 1);
+                ck_assert_str_eq(PQgetvalue(res, 0, 0), "000_outbox");
+                PQclear(res);
+        }
+        PQfinish(pg);
+
+        for (int i = 0; i < NSERVICES; i++) {
+                int code = stop(&procs[i], 15000);
+                char *log = code == 0 ? NULL : slurp(procs[i].log);
+                ck_assert_msg(code == 0, "%s exited with %d on SIGTERM; log:\n%s", services[i],
+                              code, log);
+                free(log);
+                unlink(procs[i].log);
+        }
+}
+END_TEST
+
+START_TEST(stack_restart_is_harmless)
+{
+        /* A second start against the same schema finds every migration applied and serves. */
+        struct proc p;
+        spawn("telephony", NULL, &p);
+        ck_assert(wait_ready(&p, 60000));
+        ck_assert_int_eq(stop(&p, 15000), 0);
+        spawn("telephony", NULL, &p);
+        ck_assert(wait_ready(&p, 60000));
+        ck_assert_int_eq(stop(&p, 15000), 0);
+        unlink(p.log);
+}
+END_TEST
+
+static void expect_refusal(const char *override, const char *needle)
+{
+        const char *const overrides[] = {override, NULL};
+        struct proc p;
+        spawn("sms", overrides, &p);
+        int status = 0;
+        ck_assert_int_eq(waitpid(p.pid, &status, 0), p.pid);
+        ck_assert(WIFEXITED(status));
+        ck_assert_int_ne(WEXITSTATUS(status), 0);
+        char *log = slurp(p.log);
+        ck_assert_msg(strstr(log, needle) != NULL, "expected '%s' in:\n%s", needle, log);
+        free(log);
+        unlink(p.log);
+}
+
+START_TEST(stack_bad_settings_stop_the_service_with_their_name)
+{
+        expect_refusal("CC_DATABASE_URL=", "CC_DATABASE_URL");
+        expect_refusal("CC_HTTP_PORT=99999", "CC_HTTP_PORT");
+        expect_refusal("CC_HTTP_THREADS=many", "CC_HTTP_THREADS");
+        expect_refusal("CC_LOG_LEVEL=loud", "CC_LOG_LEVEL");
+        expect_refusal("CC_JWT_PUBLIC_KEY_FILE=/nonexistent.pem", "CC_JWT_PUBLIC_KEY_FILE");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+        Suite *s = suite_create("stack");
+        TCase *tc = tcase_create("stack");
+        tcase_set_timeout(tc, 180);
+        tcase_add_test(tc, stack_all_services_ready_and_stop_cleanly);
+        tcase_add_test(tc, stack_restart_is_harmless);
+        tcase_add_test(tc, stack_bad_settings_stop_the_service_with_their_name);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        return cc_test_run(suite());
+}
