@@ -149,18 +149,22 @@ char *cc_arena_strndup(struct cc_arena *arena, const char *s, size_t n)
 
 char *cc_arena_printf(struct cc_arena *arena, const char *fmt, ...)
 {
-        va_list ap, ap2;
+        /* Most strings fit the stack buffer, which saves formatting twice. */
+        char small[256];
+        va_list ap;
         va_start(ap, fmt);
-        va_copy(ap2, ap);
-        int n = vsnprintf(NULL, 0, fmt, ap);
+        int n = vsnprintf(small, sizeof(small), fmt, ap);
         va_end(ap);
-        if (n < 0) {
-                va_end(ap2);
+        if (n < 0)
                 return cc_arena_strdup(arena, "");
-        }
         char *p = cc_arena_alloc(arena, (size_t)n + 1);
-        vsnprintf(p, (size_t)n + 1, fmt, ap2);
-        va_end(ap2);
+        if ((size_t)n < sizeof(small)) {
+                memcpy(p, small, (size_t)n + 1);
+                return p;
+        }
+        va_start(ap, fmt);
+        vsnprintf(p, (size_t)n + 1, fmt, ap);
+        va_end(ap);
         return p;
 }
 

@@ -495,6 +495,17 @@ START_TEST(db_survives_server_restart)
         PQclear(must(b, "SELECT 1", 0, NULL, false));
         cc_db_release(a);
         cc_db_release(b);
+
+        /* A restart the pool did not see: its idle connections are stale, yet the first
+         * request after it must not fail. */
+        cc_test_pg_restart(0);
+        ck_assert_int_eq(request(pool), 0);
+        a = acquire(pool);
+        b = acquire(pool);
+        PQclear(must(a, "SELECT 1", 0, NULL, false));
+        PQclear(must(b, "SELECT 1", 0, NULL, false));
+        cc_db_release(a);
+        cc_db_release(b);
         cc_db_pool_free(pool);
 }
 END_TEST

@@ -239,6 +239,27 @@ START_TEST(migrate_rejects_commit_inside_migration)
 }
 END_TEST
 
+START_TEST(migrate_refuses_caller_transaction)
+{
+        struct cc_db_pool *pool = pool_open(1);
+        struct cc_db_conn *conn = acquire(pool);
+        char schema[64], buf[16], err[256];
+        new_schema(schema, sizeof(schema));
+        const struct cc_migration migs[] = {{"001", "CREATE TABLE x (id int);"}};
+        ck_assert_int_eq(cc_db_begin(conn), 0);
+        ck_assert_int_eq(cc_migrate_run(conn, schema, migs, 1, err, sizeof(err)), -EINVAL);
+        ck_assert_msg(strstr(err, "transaction"), "err: %s", err);
+        /* The caller's transaction is still its own to end. */
+        ck_assert_int_eq(PQtransactionStatus(cc_db_conn_pg(conn)), PQTRANS_INTRANS);
+        cc_db_rollback(conn);
+        ck_assert_str_eq(value(conn, "SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema,
+                               buf, sizeof(buf)),
+                         "0");
+        cc_db_release(conn);
+        cc_db_pool_free(pool);
+}
+END_TEST
+
 enum { RUNNERS = 4 };
 
 struct runner {
@@ -309,6 +330,7 @@ static Suite *suite(void)
         tcase_add_test(tc, migrate_failure_rolls_back_and_stops);
         tcase_add_test(tc, migrate_rejects_bad_schema_names);
         tcase_add_test(tc, migrate_rejects_commit_inside_migration);
+        tcase_add_test(tc, migrate_refuses_caller_transaction);
         tcase_add_test(tc, migrate_concurrent_runners_apply_once);
         suite_add_tcase(s, tc);
         return s;

@@ -32,6 +32,9 @@ int cc_db_exec(struct cc_db_conn *conn, const char *sql, int nparams, const char
  * formats may be NULL for all-text. */
 int cc_db_execv(struct cc_db_conn *conn, const char *sql, int nparams, const char *const *params,
                 const int *lengths, const int *formats, PGresult **ret_res) CC_MUSTCHECK;
+/* Runs a constant SQL script of one or more statements (no parameters: never build it from
+ * values) with the simple query protocol, for migrations. Errors as cc_db_exec. */
+int cc_db_exec_script(struct cc_db_conn *conn, const char *sql) CC_MUSTCHECK;
 /* The last error text of this connection (valid until the next call on it). */
 const char *cc_db_error(struct cc_db_conn *conn);
 /* The SQLSTATE of the last failed statement or "" */
@@ -44,6 +47,7 @@ void cc_db_rollback(struct cc_db_conn *conn);
 /* Runs SELECT 1 on a pooled connection: 0 when the database answers. */
 int cc_db_ping(struct cc_db_pool *pool) CC_MUSTCHECK;
 
-/* Pool statistics for /metrics. */
+/* Pool statistics for /metrics: connections open now (at most the configured size), and
+ * connections borrowed now. */
 int cc_db_pool_size(struct cc_db_pool *pool);
 int cc_db_pool_in_use(struct cc_db_pool *pool);

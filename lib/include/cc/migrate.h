@@ -11,6 +11,8 @@ struct cc_migration {
 
 /* Creates the schema if needed, takes an advisory lock derived from the schema name, applies
  * every migration not yet recorded (each in its own transaction, search_path set to the schema),
- * and records it. Returns 0 or a negative errno; err gets the failing migration and message. */
+ * and records it. conn must not be inside a transaction; a migration's SQL must not end the
+ * transaction itself. Schema names: lowercase letters, digits and '_', not starting with a digit.
+ * Returns 0 or a negative errno; err gets the failing migration and message. */
 int cc_migrate_run(struct cc_db_conn *conn, const char *schema, const struct cc_migration *migs,
                    size_t n, char *err, size_t err_len) CC_MUSTCHECK;

@@ -1,0 +1,417 @@
+#include "cc/db.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* An idle connection older than this is pinged before it is handed out: a server restart or an
+ * idle-timeout kill is then found here rather than by the caller's first statement. */
+#define IDLE_PING_US 1000000
+
+/* Used when the conninfo does not say: while the server is unreachable a request should fail in
+ * time to answer 503, not hang in connect(). */
+#define DEFAULT_CONNECT_TIMEOUT "2"
+
+struct cc_db_conn {
+        struct cc_db_pool *pool;
+        PGconn *pg;         /* NULL until first needed, and after a failed reconnect */
+        bool in_use;        /* borrowed, or being opened, by some thread */
+        bool broken;        /* a statement failed with a connection error: reset on next acquire */
+        int64_t idle_since; /* cc_monotonic_us at release */
+        unsigned eio_seen;  /* pool->eio_count when this connection was last known good */
+        char sqlstate[6];
+        char *error; /* heap; NULL means "" */
+};
+
+struct cc_db_pool {
+        char *conninfo;
+        int size;
+        int acquire_timeout_ms;
+        pthread_mutex_t mu;
+        pthread_cond_t cond;
+        int in_use;
+        /* Bumped on every connection error: one broken connection suggests the others may be
+         * broken too (server restart), so each is checked once before its next use. */
+        atomic_uint eio_count;
+        atomic_int open_count;    /* slots holding a PGconn; written outside the lock */
+        struct cc_db_conn *conns; /* size slots */
+};
+
+static void quiet_notice(void *arg, const char *message)
+{
+        /* Library code does not print; libpq's default processor writes notices (including the
+         * server's "terminating connection" on shutdown) to stderr. */
+}
+
+struct cc_db_pool *cc_db_pool_new(const char *conninfo, int size, int acquire_timeout_ms)
+{
+        if (!conninfo || size <= 0)
+                return NULL;
+        char *perr = NULL;
+        PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+        if (!opts) {
+                PQfreemem(perr);
+                return NULL;
+        }
+        PQconninfoFree(opts);
+
+        struct cc_db_pool *pool = cc_xcalloc(1, sizeof(*pool));
+        pool->conninfo = cc_xstrdup(conninfo);
+        pool->size = size;
+        pool->acquire_timeout_ms = acquire_timeout_ms < 0 ? 0 : acquire_timeout_ms;
+        pthread_mutex_init(&pool->mu, NULL);
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&pool->cond, &attr);
+        pthread_condattr_destroy(&attr);
+        atomic_init(&pool->eio_count, 0);
+        atomic_init(&pool->open_count, 0);
+        pool->conns = cc_xcalloc((size_t)size, sizeof(*pool->conns));
+        for (int i = 0; i < size; i++)
+                pool->conns[i].pool = pool;
+        return pool;
+}
+
+void cc_db_pool_free(struct cc_db_pool *pool)
+{
+        if (!pool)
+                return;
+        for (int i = 0; i < pool->size; i++) {
+                PQfinish(pool->conns[i].pg);
+                free(pool->conns[i].error);
+        }
+        free(pool->conns);
+        pthread_cond_destroy(&pool->cond);
+        pthread_mutex_destroy(&pool->mu);
+        free(pool->conninfo);
+        free(pool);
+}
+
+static void set_error(struct cc_db_conn *conn, const char *msg, const char *sqlstate)
+{
+        free(conn->error);
+        conn->error = NULL;
+        if (msg && *msg) {
+                size_t n = strlen(msg);
+                while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+                        n--;
+                conn->error = cc_xstrndup(msg, n);
+        }
+        snprintf(conn->sqlstate, sizeof(conn->sqlstate), "%s", sqlstate ? sqlstate : "");
+}
+
+static void mark_broken(struct cc_db_conn *conn)
+{
+        conn->broken = true;
+        atomic_fetch_add(&conn->pool->eio_count, 1);
+}
+
+/* Opens the slot's connection, or reopens a broken one. */
+static int conn_open(struct cc_db_conn *conn)
+{
+        bool was_open = conn->pg != NULL;
+        if (was_open) {
+                PQreset(conn->pg);
+        } else {
+                /* dbname is expanded as the whole conninfo; keywords are applied in order, so
+                 * a connect_timeout inside the conninfo overrides the default placed first. */
+                const char *const keys[] = {"connect_timeout", "dbname", NULL};
+                const char *const vals[] = {DEFAULT_CONNECT_TIMEOUT, conn->pool->conninfo, NULL};
+                conn->pg = PQconnectdbParams(keys, vals, 1);
+                if (conn->pg)
+                        PQsetNoticeProcessor(conn->pg, quiet_notice, NULL);
+        }
+        if (!conn->pg || PQstatus(conn->pg) != CONNECTION_OK) {
+                set_error(conn, conn->pg ? PQerrorMessage(conn->pg) : "out of memory", "");
+                PQfinish(conn->pg);
+                conn->pg = NULL;
+                if (was_open)
+                        atomic_fetch_sub(&conn->pool->open_count, 1);
+                return -ECONNREFUSED;
+        }
+        if (!was_open)
+                atomic_fetch_add(&conn->pool->open_count, 1);
+        conn->broken = false;
+        return 0;
+}
+
+/* Data waiting on an idle connection is unexpected (at most a NOTIFY): usually the server's
+ * goodbye before it closed the socket. */
+static bool socket_readable(PGconn *pg)
+{
+        struct pollfd pfd = {.fd = PQsocket(pg), .events = POLLIN};
+        if (pfd.fd < 0)
+                return true;
+        return poll(&pfd, 1, 0) != 0;
+}
+
+static bool ping_ok(PGconn *pg)
+{
+        PGresult *res = PQexec(pg, "");
+        bool ok = res && PQresultStatus(res) == PGRES_EMPTY_QUERY;
+        PQclear(res);
+        return ok && PQstatus(pg) == CONNECTION_OK;
+}
+
+/* Makes a just-reserved slot ready to hand out. Runs without the pool lock. */
+static int conn_prepare(struct cc_db_conn *conn, unsigned eio_count)
+{
+        if (!conn->pg || conn->broken || PQstatus(conn->pg) != CONNECTION_OK)
+                return conn_open(conn);
+        bool suspect = conn->eio_seen != eio_count ||
+                       cc_monotonic_us() - conn->idle_since > IDLE_PING_US ||
+                       socket_readable(conn->pg);
+        if (suspect && !ping_ok(conn->pg)) {
+                /* The others idle since the same moment are likely stale too. */
+                atomic_fetch_add(&conn->pool->eio_count, 1);
+                return conn_open(conn);
+        }
+        return 0;
+}
+
+static void slot_put(struct cc_db_conn *conn)
+{
+        struct cc_db_pool *pool = conn->pool;
+        pthread_mutex_lock(&pool->mu);
+        conn->in_use = false;
+        conn->idle_since = cc_monotonic_us();
+        pool->in_use--;
+        pthread_cond_signal(&pool->cond);
+        pthread_mutex_unlock(&pool->mu);
+}
+
+/* The most recently used open connection, else an unopened slot: keeps the set of connections
+ * in use small and warm. */
+static struct cc_db_conn *slot_pick(struct cc_db_pool *pool)
+{
+        struct cc_db_conn *best = NULL, *empty = NULL;
+        for (int i = 0; i < pool->size; i++) {
+                struct cc_db_conn *c = &pool->conns[i];
+                if (c->in_use)
+                        continue;
+                if (!c->pg) {
+                        if (!empty)
+                                empty = c;
+                } else if (!best || c->idle_since > best->idle_since) {
+                        best = c;
+                }
+        }
+        return best ? best : empty;
+}
+
+int cc_db_acquire(struct cc_db_pool *pool, struct cc_db_conn **ret_conn)
+{
+        struct timespec deadline;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += pool->acquire_timeout_ms / 1000;
+        deadline.tv_nsec += (long)(pool->acquire_timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000L;
+        }
+
+        pthread_mutex_lock(&pool->mu);
+        struct cc_db_conn *conn;
+        while (!(conn = slot_pick(pool))) {
+                if (pthread_cond_timedwait(&pool->cond, &pool->mu, &deadline) == ETIMEDOUT &&
+                    !(conn = slot_pick(pool))) {
+                        pthread_mutex_unlock(&pool->mu);
+                        return -ETIMEDOUT;
+                }
+        }
+        conn->in_use = true;
+        pool->in_use++;
+        pthread_mutex_unlock(&pool->mu);
+
+        unsigned eio_count = atomic_load(&pool->eio_count);
+        int r = conn_prepare(conn, eio_count);
+        if (r < 0) {
+                slot_put(conn);
+                return r;
+        }
+        conn->eio_seen = eio_count;
+        set_error(conn, NULL, NULL);
+        *ret_conn = conn;
+        return 0;
+}
+
+void cc_db_release(struct cc_db_conn *conn)
+{
+        if (!conn)
+                return;
+        if (conn->pg && !conn->broken) {
+                switch (PQtransactionStatus(conn->pg)) {
+                case PQTRANS_IDLE:
+                        break;
+                case PQTRANS_INTRANS:
+                case PQTRANS_INERROR:
+                        cc_db_rollback(conn);
+                        if (!conn->broken && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+                                mark_broken(conn);
+                        break;
+                default:
+                        /* A query still running or an unknown state: only a fresh
+                         * connection is safe for the next borrower. */
+                        mark_broken(conn);
+                        break;
+                }
+        }
+        slot_put(conn);
+}
+
+PGconn *cc_db_conn_pg(struct cc_db_conn *conn)
+{
+        return conn->pg;
+}
+
+/* SQLSTATE class 08 (connection exception) and the shutdown codes of class 57 mean the session
+ * is gone even if libpq has not noticed yet. */
+static bool sqlstate_is_disconnect(const char *s)
+{
+        return strncmp(s, "08", 2) == 0 || strncmp(s, "57P", 3) == 0;
+}
+
+static int check_result(struct cc_db_conn *conn, PGresult *res, PGresult **ret_res)
+{
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
+                if (ret_res)
+                        *ret_res = res;
+                else
+                        PQclear(res);
+                return 0;
+        }
+
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        const char *msg = res ? PQresultErrorMessage(res) : "";
+        if (!msg || !*msg)
+                msg = PQerrorMessage(conn->pg);
+        set_error(conn, msg, state);
+        PQclear(res);
+
+        int r;
+        if (PQstatus(conn->pg) != CONNECTION_OK || sqlstate_is_disconnect(conn->sqlstate)) {
+                mark_broken(conn);
+                r = -EIO;
+        } else if (st != PGRES_FATAL_ERROR && st != PGRES_NONFATAL_ERROR) {
+                /* COPY and friends: the protocol is now in a state this API cannot drive. */
+                set_error(conn, "unsupported result (COPY?)", "");
+                mark_broken(conn);
+                r = -EINVAL;
+        } else if (strcmp(conn->sqlstate, "23505") == 0) {
+                r = -EEXIST;
+        } else {
+                r = -EINVAL;
+        }
+        return r;
+}
+
+int cc_db_execv(struct cc_db_conn *conn, const char *sql, int nparams, const char *const *params,
+                const int *lengths, const int *formats, PGresult **ret_res)
+{
+        if (!conn->pg || conn->broken) {
+                set_error(conn, "connection is broken", "");
+                return -EIO;
+        }
+        set_error(conn, NULL, NULL);
+        PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, lengths, formats, 0);
+        return check_result(conn, res, ret_res);
+}
+
+int cc_db_exec(struct cc_db_conn *conn, const char *sql, int nparams, const char *const *params,
+               PGresult **ret_res)
+{
+        return cc_db_execv(conn, sql, nparams, params, NULL, NULL, ret_res);
+}
+
+int cc_db_exec_script(struct cc_db_conn *conn, const char *sql)
+{
+        if (!conn->pg || conn->broken) {
+                set_error(conn, "connection is broken", "");
+                return -EIO;
+        }
+        set_error(conn, NULL, NULL);
+        /* The simple query protocol: several statements, no parameters. */
+        return check_result(conn, PQexec(conn->pg, sql), NULL);
+}
+
+const char *cc_db_error(struct cc_db_conn *conn)
+{
+        return conn->error ? conn->error : "";
+}
+
+const char *cc_db_sqlstate(struct cc_db_conn *conn)
+{
+        return conn->sqlstate;
+}
+
+int cc_db_begin(struct cc_db_conn *conn)
+{
+        return cc_db_exec(conn, "BEGIN", 0, NULL, NULL);
+}
+
+int cc_db_commit(struct cc_db_conn *conn)
+{
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn, "COMMIT", 0, NULL, &res);
+        if (r < 0)
+                return r;
+        /* COMMIT of a transaction that had already failed succeeds as a ROLLBACK. */
+        bool rolled_back = strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
+        PQclear(res);
+        if (rolled_back) {
+                set_error(conn, "transaction was aborted by an earlier error and rolled back",
+                          "25P02");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+void cc_db_rollback(struct cc_db_conn *conn)
+{
+        if (!conn->pg || conn->broken || PQtransactionStatus(conn->pg) == PQTRANS_IDLE)
+                return;
+        /* Keep the caller's error: a rollback usually follows the failure worth reporting. */
+        char *error = conn->error;
+        char sqlstate[sizeof(conn->sqlstate)];
+        memcpy(sqlstate, conn->sqlstate, sizeof(sqlstate));
+        conn->error = NULL;
+        int r = check_result(conn, PQexec(conn->pg, "ROLLBACK"), NULL);
+        if (r == 0) {
+                free(conn->error);
+                conn->error = error;
+                memcpy(conn->sqlstate, sqlstate, sizeof(sqlstate));
+        } else {
+                free(error);
+        }
+}
+
+int cc_db_ping(struct cc_db_pool *pool)
+{
+        struct cc_db_conn *conn;
+        int r = cc_db_acquire(pool, &conn);
+        if (r < 0)
+                return r;
+        r = cc_db_exec(conn, "SELECT 1", 0, NULL, NULL);
+        cc_db_release(conn);
+        return r;
+}
+
+int cc_db_pool_size(struct cc_db_pool *pool)
+{
+        return atomic_load(&pool->open_count);
+}
+
+int cc_db_pool_in_use(struct cc_db_pool *pool)
+{
+        pthread_mutex_lock(&pool->mu);
+        int n = pool->in_use;
+        pthread_mutex_unlock(&pool->mu);
+        return n;
+}
