@@ -65,8 +65,7 @@ static char *sign_es256(EVP_PKEY *k, const char *header, const char *payload)
         unsigned char der[128];
         size_t der_len = sizeof(der);
         ck_assert_int_eq(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k), 1);
-        ck_assert_int_eq(
-                EVP_DigestSign(ctx, der, &der_len, (unsigned char *)tok, strlen(tok)), 1);
+        ck_assert_int_eq(EVP_DigestSign(ctx, der, &der_len, (unsigned char *)tok, strlen(tok)), 1);
         EVP_MD_CTX_free(ctx);
 
         const unsigned char *p = der;
@@ -202,10 +201,13 @@ START_TEST(jwt_alg_none_rejected)
 
         /* A genuine ES256 signature does not rescue a header that names another algorithm, nor
          * one without alg at all, nor a typ other than JWT. */
-        const char *headers[] = {"{\"alg\":\"none\"}", "{\"typ\":\"JWT\"}",
-                                 "{\"alg\":\"es256\"}", "{\"alg\":\"ES384\"}",
+        const char *headers[] = {"{\"alg\":\"none\"}",
+                                 "{\"typ\":\"JWT\"}",
+                                 "{\"alg\":\"es256\"}",
+                                 "{\"alg\":\"ES384\"}",
                                  "{\"alg\":\"ES256\",\"typ\":\"JWE\"}",
-                                 "{\"alg\":\"ES256\",\"crit\":[\"exp\"]}", "{\"alg\":256}"};
+                                 "{\"alg\":\"ES256\",\"crit\":[\"exp\"]}",
+                                 "{\"alg\":256}"};
         for (size_t i = 0; i < CC_ARRAY_SIZE(headers); i++) {
                 tok = sign_es256(key, headers[i], payload);
                 ck_assert_msg(verify(tok) == -EPERM, "header %s accepted", headers[i]);
@@ -356,8 +358,8 @@ START_TEST(jwt_malformed_tokens_rejected)
         char *four = cc_xasprintf("%s.AAAA", tok);
         ck_assert_int_eq(verify(four), -EINVAL);
         /* Padding is not base64url as JWS uses it. */
-        char *padded = cc_xasprintf("%.*s=%s", (int)(strchr(tok, '.') - tok), tok,
-                                    strchr(tok, '.'));
+        char *padded =
+            cc_xasprintf("%.*s=%s", (int)(strchr(tok, '.') - tok), tok, strchr(tok, '.'));
         ck_assert_int_eq(verify(padded), -EINVAL);
 
         /* Oversized: a huge but otherwise well-formed token never reaches the parser. */
@@ -497,7 +499,7 @@ struct worker {
 static void *verify_worker(void *arg)
 {
         struct worker *w = arg;
-        for (int i = 0; i < 3000; i++) {
+        for (int i = 0; i < 400; i++) {
                 size_t k = (size_t)i % w->ntoks;
                 struct cc_auth a;
                 char want[16];
