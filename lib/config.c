@@ -33,7 +33,10 @@ static int load_one(const struct cc_config_var *v, char *err, size_t err_len)
         if (!raw)
                 raw = v->fallback;
         if (!raw) {
-                snprintf(err, err_len, "%s is required (%s)", v->name, v->help ? v->help : "");
+                if (v->help && *v->help)
+                        snprintf(err, err_len, "%s is required (%s)", v->name, v->help);
+                else
+                        snprintf(err, err_len, "%s is required", v->name);
                 return -EINVAL;
         }
 
@@ -41,8 +44,12 @@ static int load_one(const struct cc_config_var *v, char *err, size_t err_len)
         case CC_CONFIG_STRING: {
                 size_t len = strlen(raw);
                 if ((long long)len < v->min || (v->max > 0 && (long long)len > v->max)) {
-                        snprintf(err, err_len, "%s must be %lld to %lld characters long", v->name,
-                                 v->min, v->max);
+                        if (v->max > 0)
+                                snprintf(err, err_len, "%s must be %lld to %lld characters long",
+                                         v->name, v->min, v->max);
+                        else
+                                snprintf(err, err_len, "%s must be at least %lld characters long",
+                                         v->name, v->min);
                         return -EINVAL;
                 }
                 *(char **)v->target = cc_xstrdup(raw);
