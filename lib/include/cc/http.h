@@ -34,8 +34,8 @@ struct cc_http_server_config {
         const char *bind_addr;  /* "127.0.0.1", "0.0.0.0"; NULL = any */
         int port;               /* 0 = pick a free port (tests) */
         int threads;            /* 0 = 2 x cores */
-        size_t max_body;        /* bytes; larger bodies get 413 */
-        int conn_timeout_s;     /* idle/slow connection timeout */
+        size_t max_body;        /* bytes; larger bodies get 413; 0 = 1 MiB */
+        int conn_timeout_s;     /* idle/slow connection timeout; 0 = 30 s */
         int max_json_depth;     /* default 32 */
         struct cc_jwt_verifier *verifier; /* borrowed; NULL = every authenticated route is 401 */
         cc_http_ready_fn ready; /* NULL = always ready */
@@ -49,12 +49,14 @@ struct cc_http_server *cc_http_server_new(const struct cc_http_server_config *cf
 int cc_http_server_start(struct cc_http_server *srv) CC_MUSTCHECK;
 /* The port actually bound (useful with port 0). */
 int cc_http_server_port(const struct cc_http_server *srv);
-/* Stops accepting, lets in-flight requests finish, then stops the threads. */
+/* Stops accepting, lets in-flight requests finish (up to 10 s; their replies carry
+ * "Connection: close"), then stops the threads. */
 void cc_http_server_stop(struct cc_http_server *srv);
 void cc_http_server_free(struct cc_http_server *srv);
 
 /* Request accessors: strings are valid until the reply is queued. */
 const char *cc_http_req_method(const struct cc_http_req *req);
+/* The path as sent, still percent-encoded (parameters and query values come decoded). */
 const char *cc_http_req_path(const struct cc_http_req *req);
 const char *cc_http_req_id(const struct cc_http_req *req);
 const char *cc_http_req_param(const struct cc_http_req *req, const char *name);
@@ -64,11 +66,13 @@ const char *cc_http_req_query(const struct cc_http_req *req, const char *name);
 size_t cc_http_req_query_all(const struct cc_http_req *req, const char *name,
                              const char **ret_values, size_t max);
 const char *cc_http_req_header(const struct cc_http_req *req, const char *name);
+/* The raw body, NUL-terminated after ret_len bytes ("" when there was none). */
 const void *cc_http_req_body(const struct cc_http_req *req, size_t *ret_len);
 /* The parsed JSON body (borrowed), NULL when the body was empty or the route is RAW_BODY. */
 json_object *cc_http_req_json(const struct cc_http_req *req);
 /* The verified caller on authenticated routes, NULL on public ones. */
 const struct cc_auth *cc_http_req_auth(const struct cc_http_req *req);
+/* Memory released when the request completes (created on first use). */
 struct cc_arena *cc_http_req_arena(struct cc_http_req *req);
 void *cc_http_req_userdata(const struct cc_http_req *req);
 const char *cc_http_req_client_addr(const struct cc_http_req *req);
