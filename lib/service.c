@@ -34,6 +34,7 @@ struct cc_service {
         struct cc_http_server *http;
         void *state;
         bool initialised;
+        bool gauges_on;
 
         /* /readyz answers from a short-lived cache so a probe storm cannot hammer the
          * database and the brokers. */
@@ -118,39 +119,67 @@ static int check_ready(void *userdata, char *why, size_t why_len)
 
 static double gauge_pool_in_use(void *userdata)
 {
-        return cc_db_pool_in_use(userdata);
+        return cc_db_pool_in_use(((struct cc_service *)userdata)->pool);
 }
 
-static double gauge_pool_size(void *userdata)
+static double gauge_pool_open(void *userdata)
 {
-        return cc_db_pool_size(userdata);
+        return cc_db_pool_size(((struct cc_service *)userdata)->pool);
+}
+
+static double gauge_pool_max(void *userdata)
+{
+        return (double)((struct cc_service *)userdata)->cfg.pool_size;
 }
 
 static double gauge_outbox_backlog(void *userdata)
 {
-        return (double)cc_outbox_backlog(userdata);
+        return (double)cc_outbox_backlog(((struct cc_service *)userdata)->relay);
 }
 
 static double gauge_consumer_applied(void *userdata)
 {
-        return (double)cc_consumer_applied(userdata);
+        return (double)cc_consumer_applied(((struct cc_service *)userdata)->consumer);
 }
 
-static void register_metrics(struct cc_service *svc)
+static double gauge_consumer_lag(void *userdata)
+{
+        return (double)cc_consumer_lag(((struct cc_service *)userdata)->consumer);
+}
+
+/* Gauges read live objects at render time; the table keeps register and unregister in step. */
+struct service_gauge {
+        const char *name, *help;
+        cc_metric_gauge_fn fn;
+};
+
+static const struct service_gauge pool_gauges[] = {
+        {"cc_db_pool_connections_in_use", "database connections in use", gauge_pool_in_use},
+        {"cc_db_pool_connections_open", "database connections open", gauge_pool_open},
+        {"cc_db_pool_connections_max", "database pool size (CC_DB_POOL_SIZE)", gauge_pool_max},
+};
+static const struct service_gauge relay_gauge = {
+        "cc_outbox_backlog", "outbox rows committed and not yet published", gauge_outbox_backlog};
+static const struct service_gauge consumer_gauges[] = {
+        {"cc_consumer_events_applied", "events applied by the consumer since start",
+         gauge_consumer_applied},
+        {"cc_consumer_lag", "messages behind the end of the assigned partitions (-1 unknown)",
+         gauge_consumer_lag},
+};
+
+static void set_gauges(struct cc_service *svc, bool on)
 {
         const char *const labels[][2] = {{"service", svc->def->name}};
-        cc_metrics_gauge_fn("cc_db_pool_connections_in_use", "database connections in use",
-                            labels, 1, gauge_pool_in_use, svc->pool);
-        cc_metrics_gauge_fn("cc_db_pool_connections_max", "database pool size", labels, 1,
-                            gauge_pool_size, svc->pool);
+        for (size_t i = 0; i < CC_ARRAY_SIZE(pool_gauges); i++)
+                cc_metrics_gauge_fn(pool_gauges[i].name, pool_gauges[i].help, labels, 1,
+                                    on ? pool_gauges[i].fn : NULL, on ? svc : NULL);
         if (svc->relay)
-                cc_metrics_gauge_fn("cc_outbox_backlog",
-                                    "outbox rows committed and not yet published", labels, 1,
-                                    gauge_outbox_backlog, svc->relay);
-        if (svc->consumer)
-                cc_metrics_gauge_fn("cc_consumer_events_applied",
-                                    "events applied by the consumer since start", labels, 1,
-                                    gauge_consumer_applied, svc->consumer);
+                cc_metrics_gauge_fn(relay_gauge.name, relay_gauge.help, labels, 1,
+                                    on ? relay_gauge.fn : NULL, on ? svc : NULL);
+        for (size_t i = 0; svc->consumer && i < CC_ARRAY_SIZE(consumer_gauges); i++)
+                cc_metrics_gauge_fn(consumer_gauges[i].name, consumer_gauges[i].help, labels, 1,
+                                    on ? consumer_gauges[i].fn : NULL,
+                                    on ? svc : NULL);
 }
 
 /* The pool's sessions use the service's schema, so its SQL never names it. */
@@ -296,7 +325,8 @@ int cc_service_start(const struct cc_service_def *def, struct cc_service **ret_s
                          c->port, strerror(-r));
                 goto fail;
         }
-        register_metrics(svc);
+        set_gauges(svc, true);
+        svc->gauges_on = true;
         cc_log_info(NULL, "%s listening on %s:%d", def->name, c->bind,
                     cc_http_server_port(svc->http));
         *ret_svc = svc;
@@ -315,6 +345,8 @@ void cc_service_stop(struct cc_service *svc)
         /* Order matters: stop taking requests and let in-flight ones finish, then stop
          * consuming, then drain the outbox and flush the producer, and only then close the
          * database pool everything else was using. */
+        if (svc->gauges_on)
+                set_gauges(svc, false);
         if (svc->http) {
                 cc_http_server_stop(svc->http);
                 cc_http_server_free(svc->http);
