@@ -124,8 +124,12 @@ static int configure(rd_kafka_conf_t *conf, const struct setting *defaults, size
 static void on_delivery_report(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
         struct cc_kafka_producer *p = opaque;
-        if (p->on_delivery)
+        if (p->on_delivery) {
                 p->on_delivery(rkm->_private, errno_from_kafka(rkm->err), p->userdata);
+        } else if (rkm->_private) {
+                struct cc_kafka_sink *sink = rkm->_private;
+                sink->done(sink, errno_from_kafka(rkm->err));
+        }
 }
 
 struct cc_kafka_producer *cc_kafka_producer_new(const char *brokers, const char *client_id,

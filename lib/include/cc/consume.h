@@ -11,17 +11,18 @@
 /* Applies one event inside the open transaction on conn. Return 0 to commit; -EBADMSG to send
  * the message to the DLQ (a permanent problem with this event: it is recorded as processed);
  * any other negative errno rolls back and the message is retried. */
-typedef int (*cc_consume_handler_fn)(struct cc_db_conn *conn,
-                                     const Cc__Events__V1__Envelope *env, void *userdata);
+typedef int (*cc_consume_handler_fn)(struct cc_db_conn *conn, const Cc__Events__V1__Envelope *env,
+                                     void *userdata);
 
 struct cc_consumer_config {
-        const char *service;    /* "analytics": group id and DLQ topic cc.dlq.<service> */
-        const char *schema;     /* where processed_events lives */
+        const char *service; /* "analytics": group id and DLQ topic cc.dlq.<service> */
+        const char *schema;  /* where processed_events lives */
         const char *brokers;
         const char *const *topics;
         size_t ntopics;
         struct cc_db_pool *pool;
-        struct cc_kafka_producer *dlq_producer; /* borrowed */
+        /* borrowed; created with on_delivery = NULL (cc_kafka_sink) */
+        struct cc_kafka_producer *dlq_producer;
         cc_consume_handler_fn handler;
         void *userdata;
         const char *const *extra_conf; /* librdkafka overrides, may be NULL */
@@ -37,6 +38,9 @@ void cc_consumer_stop(struct cc_consumer *c);
 uint64_t cc_consumer_applied(struct cc_consumer *c);
 uint64_t cc_consumer_duplicates(struct cc_consumer *c);
 uint64_t cc_consumer_dead_lettered(struct cc_consumer *c);
+/* Messages behind the high watermarks of the assigned partitions, as measured by the consumer
+ * thread about once a second (cc_kafka_consumer_lag); -1 while unknown. For /metrics. */
+int64_t cc_consumer_lag(struct cc_consumer *c);
 
 /* The single-message step the thread runs, exposed for unit tests: decode, dedupe, apply,
  * commit. Returns 0 when the message is done with (applied, duplicate or dead-lettered) and

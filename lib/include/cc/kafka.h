@@ -19,6 +19,14 @@ struct cc_kafka_header {
  * given to produce. */
 typedef void (*cc_kafka_delivery_fn)(void *opaque, int err, void *userdata);
 
+/* A per-message delivery target. A producer created with on_delivery = NULL treats each
+ * message's non-NULL opaque as a struct cc_kafka_sink and calls its done(), so several modules
+ * (the outbox relay, the consumer's dead-letter path) can share one producer and each get its
+ * own reports, whichever thread polls it. */
+struct cc_kafka_sink {
+        void (*done)(struct cc_kafka_sink *sink, int err);
+};
+
 /* client_id names the service. Returns NULL (and fills err) when librdkafka refuses the config.
  * extra_conf: NULL-terminated name/value pairs applied last (tests: timeouts), may be NULL. */
 struct cc_kafka_producer *cc_kafka_producer_new(const char *brokers, const char *client_id,
@@ -31,8 +39,8 @@ void cc_kafka_producer_free(struct cc_kafka_producer *p);
  * local queue is full, -EINVAL on a bad topic. */
 int cc_kafka_produce(struct cc_kafka_producer *p, const char *topic, const void *key,
                      size_t key_len, const void *value, size_t value_len,
-                     const struct cc_kafka_header *headers, size_t nheaders, void *opaque)
-        CC_MUSTCHECK;
+                     const struct cc_kafka_header *headers, size_t nheaders,
+                     void *opaque) CC_MUSTCHECK;
 /* Serves delivery reports; returns how many were served. */
 int cc_kafka_producer_poll(struct cc_kafka_producer *p, int timeout_ms);
 /* Waits until everything enqueued is delivered or failed; -ETIMEDOUT otherwise. */
@@ -64,8 +72,8 @@ void cc_kafka_consumer_free(struct cc_kafka_consumer *c);
 /* Waits up to timeout_ms for one message: 0 and *ret_msg filled (release with
  * cc_kafka_message_release), -EAGAIN when none arrived. Partition EOF and transient errors
  * are returned as -EAGAIN. */
-int cc_kafka_consume(struct cc_kafka_consumer *c, int timeout_ms, struct cc_kafka_message *ret_msg)
-        CC_MUSTCHECK;
+int cc_kafka_consume(struct cc_kafka_consumer *c, int timeout_ms,
+                     struct cc_kafka_message *ret_msg) CC_MUSTCHECK;
 /* Reads a header of the message; NULL when absent. */
 const void *cc_kafka_message_header(const struct cc_kafka_message *msg, const char *name,
                                     size_t *ret_len);
