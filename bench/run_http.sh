@@ -4,7 +4,8 @@
 #        bench/bench_http built there)
 # Environment: DURATION (10s per run), ROUNDS (3), CONNECTIONS (64), THREADS (wrk, 2),
 #              OUR_THREADS (0 = 2 x cores, the service default),
-#              OUR_LOG_LEVEL (warn: per-request logs off, as nginx runs with access_log off).
+#              ACCESS_LOG (0: both servers without per-request logs; 1: both write one line per
+#              request to a file: ours at log level info, nginx with its access_log).
 # Prints req/s, p99 latency and server CPU time per request for both, medians over the rounds.
 set -euo pipefail
 
@@ -38,7 +39,15 @@ trap cleanup EXIT
 our_port="$(free_port)"
 nginx_port="$(free_port)"
 
-"$bench_bin" "$our_port" "${OUR_THREADS:-0}" "${OUR_LOG_LEVEL:-warn}" 2>"$tmp/bench_http.log" &
+access_log="${ACCESS_LOG:-0}"
+if [[ "$access_log" == 1 ]]; then
+        our_level=info
+        nginx_access="access_log $tmp/nginx/logs/access.log;"
+else
+        our_level=warn
+        nginx_access="access_log off;"
+fi
+"$bench_bin" "$our_port" "${OUR_THREADS:-0}" "$our_level" 2>"$tmp/bench_http.log" &
 our_pid=$!
 
 mkdir -p "$tmp/nginx/logs"
@@ -48,7 +57,7 @@ pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/logs/error.log warn;
 events { worker_connections 4096; }
 http {
-    access_log off;
+    $nginx_access
     keepalive_requests 100000000;
     client_body_temp_path $tmp/nginx/body;
     proxy_temp_path $tmp/nginx/proxy;
@@ -126,7 +135,7 @@ median() {
 # Other work on the machine moves the numbers by tens of percent between runs, so the two
 # servers take turns and the median of the rounds is reported.
 rounds="${ROUNDS:-3}"
-echo "wrk -t$wrk_threads -c$connections -d$duration --latency, GET /bench, $rounds alternating rounds ($(nproc) cores); ours: threads ${OUR_THREADS:-0} (0 = 2 x cores), log level ${OUR_LOG_LEVEL:-warn}; nginx: 2 workers, access_log off"
+echo "wrk -t$wrk_threads -c$connections -d$duration --latency, GET /bench, $rounds alternating rounds ($(nproc) cores); ours: threads ${OUR_THREADS:-0} (0 = 2 x cores), log level $our_level; nginx: 2 workers, $nginx_access"
 wrk -t"$wrk_threads" -c"$connections" -d2s "http://127.0.0.1:$our_port/bench" >/dev/null
 wrk -t"$wrk_threads" -c"$connections" -d2s "http://127.0.0.1:$nginx_port/bench" >/dev/null
 nginx_pids="$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"

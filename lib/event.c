@@ -35,8 +35,7 @@ Cc__Events__V1__Envelope *cc_event_unpack(const void *buf, size_t len)
         if (!env)
                 return NULL;
         if (!cc_uuid_valid(env->event_id) || !env->type || !*env->type || !env->org_id ||
-            !*env->org_id ||
-            env->payload_case == CC__EVENTS__V1__ENVELOPE__PAYLOAD__NOT_SET) {
+            !*env->org_id || env->payload_case == CC__EVENTS__V1__ENVELOPE__PAYLOAD__NOT_SET) {
                 cc__events__v1__envelope__free_unpacked(env, NULL);
                 return NULL;
         }
@@ -55,10 +54,10 @@ const char *cc_event_topic(const char *type)
                 const char *prefix;
                 const char *topic;
         } map[] = {
-                {"user.", "cc.users.v1"},         {"team.", "cc.users.v1"},
-                {"call.", "cc.calls.v1"},         {"agent.", "cc.agents.v1"},
-                {"campaign.", "cc.campaigns.v1"}, {"sms.", "cc.sms.v1"},
-                {"sentiment.", "cc.sentiment.v1"},
+            {"user.", "cc.users.v1"},          {"team.", "cc.users.v1"},
+            {"call.", "cc.calls.v1"},          {"agent.", "cc.agents.v1"},
+            {"campaign.", "cc.campaigns.v1"},  {"sms.", "cc.sms.v1"},
+            {"sentiment.", "cc.sentiment.v1"},
         };
         if (!type)
                 return NULL;

@@ -16,8 +16,7 @@
 struct service_settings {
         long long port, threads, max_body, conn_timeout_s, pool_size, acquire_timeout_ms;
         long long outbox_poll_ms, shutdown_timeout_s, jwt_cache;
-        char *bind, *database_url, *kafka_brokers, *jwt_public_key_file, *jwt_issuer,
-                *jwt_audience;
+        char *bind, *database_url, *kafka_brokers, *jwt_public_key_file, *jwt_issuer, *jwt_audience;
         int log_level;
 };
 
@@ -52,38 +51,38 @@ static void build_vars(struct cc_service *svc)
         const struct cc_service_def *def = svc->def;
         snprintf(default_port_text, sizeof(default_port_text), "%d", def->default_port);
         const struct cc_config_var common[] = {
-                {"CC_HTTP_PORT", CC_CONFIG_INT, default_port_text, 0, 65535, &c->port,
-                 "TCP port of the HTTP server (0 picks a free one)"},
-                {"CC_HTTP_BIND", CC_CONFIG_STRING, "0.0.0.0", 1, 255, &c->bind,
-                 "address the HTTP server binds"},
-                {"CC_HTTP_THREADS", CC_CONFIG_INT, "0", 0, 256, &c->threads,
-                 "HTTP worker threads (0 = 2 x cores)"},
-                {"CC_HTTP_MAX_BODY", CC_CONFIG_INT, "1048576", 1024, 104857600, &c->max_body,
-                 "largest request body in bytes (413 beyond)"},
-                {"CC_HTTP_CONN_TIMEOUT", CC_CONFIG_INT, "30", 1, 3600, &c->conn_timeout_s,
-                 "seconds an idle or slow connection may stay open"},
-                {"CC_DATABASE_URL", CC_CONFIG_STRING, NULL, 1, 4096, &c->database_url,
-                 "PostgreSQL connection URL"},
-                {"CC_DB_POOL_SIZE", CC_CONFIG_INT, "10", 1, 500, &c->pool_size,
-                 "database connections per process"},
-                {"CC_DB_ACQUIRE_TIMEOUT_MS", CC_CONFIG_INT, "2000", 1, 60000,
-                 &c->acquire_timeout_ms, "longest wait for a free database connection"},
-                {"CC_KAFKA_BROKERS", CC_CONFIG_STRING, NULL, 1, 4096, &c->kafka_brokers,
-                 "Kafka bootstrap servers (host:port,...)"},
-                {"CC_JWT_PUBLIC_KEY_FILE", CC_CONFIG_STRING, NULL, 1, 4096,
-                 &c->jwt_public_key_file, "PEM file with the gateway's ES256 public key"},
-                {"CC_JWT_ISSUER", CC_CONFIG_STRING, "cc-gateway", 1, 255, &c->jwt_issuer,
-                 "expected iss of access tokens"},
-                {"CC_JWT_AUDIENCE", CC_CONFIG_STRING, "cc-api", 1, 255, &c->jwt_audience,
-                 "expected aud of access tokens"},
-                {"CC_JWT_CACHE_SIZE", CC_CONFIG_INT, "65536", 0, 10000000, &c->jwt_cache,
-                 "verified access tokens kept in memory"},
-                {"CC_OUTBOX_POLL_MS", CC_CONFIG_INT, "1000", 10, 600000, &c->outbox_poll_ms,
-                 "outbox relay backstop poll interval"},
-                {"CC_SHUTDOWN_TIMEOUT", CC_CONFIG_INT, "10", 1, 600, &c->shutdown_timeout_s,
-                 "seconds allowed for a clean shutdown"},
-                {"CC_LOG_LEVEL", CC_CONFIG_LOGLEVEL, "info", 0, 0, &c->log_level,
-                 "debug, info, warn or error"},
+            {"CC_HTTP_PORT", CC_CONFIG_INT, default_port_text, 0, 65535, &c->port,
+             "TCP port of the HTTP server (0 picks a free one)"},
+            {"CC_HTTP_BIND", CC_CONFIG_STRING, "0.0.0.0", 1, 255, &c->bind,
+             "address the HTTP server binds"},
+            {"CC_HTTP_THREADS", CC_CONFIG_INT, "0", 0, 256, &c->threads,
+             "HTTP worker threads (0 = 2 x cores)"},
+            {"CC_HTTP_MAX_BODY", CC_CONFIG_INT, "1048576", 1024, 104857600, &c->max_body,
+             "largest request body in bytes (413 beyond)"},
+            {"CC_HTTP_CONN_TIMEOUT", CC_CONFIG_INT, "30", 1, 3600, &c->conn_timeout_s,
+             "seconds an idle or slow connection may stay open"},
+            {"CC_DATABASE_URL", CC_CONFIG_STRING, NULL, 1, 4096, &c->database_url,
+             "PostgreSQL connection URL"},
+            {"CC_DB_POOL_SIZE", CC_CONFIG_INT, "10", 1, 500, &c->pool_size,
+             "database connections per process"},
+            {"CC_DB_ACQUIRE_TIMEOUT_MS", CC_CONFIG_INT, "2000", 1, 60000, &c->acquire_timeout_ms,
+             "longest wait for a free database connection"},
+            {"CC_KAFKA_BROKERS", CC_CONFIG_STRING, NULL, 1, 4096, &c->kafka_brokers,
+             "Kafka bootstrap servers (host:port,...)"},
+            {"CC_JWT_PUBLIC_KEY_FILE", CC_CONFIG_STRING, NULL, 1, 4096, &c->jwt_public_key_file,
+             "PEM file with the gateway's ES256 public key"},
+            {"CC_JWT_ISSUER", CC_CONFIG_STRING, "cc-gateway", 1, 255, &c->jwt_issuer,
+             "expected iss of access tokens"},
+            {"CC_JWT_AUDIENCE", CC_CONFIG_STRING, "cc-api", 1, 255, &c->jwt_audience,
+             "expected aud of access tokens"},
+            {"CC_JWT_CACHE_SIZE", CC_CONFIG_INT, "65536", 0, 10000000, &c->jwt_cache,
+             "verified access tokens kept in memory"},
+            {"CC_OUTBOX_POLL_MS", CC_CONFIG_INT, "1000", 10, 600000, &c->outbox_poll_ms,
+             "outbox relay backstop poll interval"},
+            {"CC_SHUTDOWN_TIMEOUT", CC_CONFIG_INT, "10", 1, 600, &c->shutdown_timeout_s,
+             "seconds allowed for a clean shutdown"},
+            {"CC_LOG_LEVEL", CC_CONFIG_LOGLEVEL, "info", 0, 0, &c->log_level,
+             "debug, info, warn or error"},
         };
         svc->nvars = CC_ARRAY_SIZE(common) + def->nconfig;
         svc->vars = cc_xcalloc(svc->nvars, sizeof(*svc->vars));
@@ -103,8 +102,7 @@ static int check_ready(void *userdata, char *why, size_t why_len)
                 svc->ready_why[0] = '\0';
                 if (cc_db_ping(svc->pool) < 0) {
                         svc->ready_result = -ECONNREFUSED;
-                        snprintf(svc->ready_why, sizeof(svc->ready_why),
-                                 "database unreachable");
+                        snprintf(svc->ready_why, sizeof(svc->ready_why), "database unreachable");
                 } else if (cc_kafka_producer_ping(svc->producer, 1000) < 0) {
                         svc->ready_result = -ECONNREFUSED;
                         snprintf(svc->ready_why, sizeof(svc->ready_why), "kafka unreachable");
@@ -154,17 +152,17 @@ struct service_gauge {
 };
 
 static const struct service_gauge pool_gauges[] = {
-        {"cc_db_pool_connections_in_use", "database connections in use", gauge_pool_in_use},
-        {"cc_db_pool_connections_open", "database connections open", gauge_pool_open},
-        {"cc_db_pool_connections_max", "database pool size (CC_DB_POOL_SIZE)", gauge_pool_max},
+    {"cc_db_pool_connections_in_use", "database connections in use", gauge_pool_in_use},
+    {"cc_db_pool_connections_open", "database connections open", gauge_pool_open},
+    {"cc_db_pool_connections_max", "database pool size (CC_DB_POOL_SIZE)", gauge_pool_max},
 };
 static const struct service_gauge relay_gauge = {
-        "cc_outbox_backlog", "outbox rows committed and not yet published", gauge_outbox_backlog};
+    "cc_outbox_backlog", "outbox rows committed and not yet published", gauge_outbox_backlog};
 static const struct service_gauge consumer_gauges[] = {
-        {"cc_consumer_events_applied", "events applied by the consumer since start",
-         gauge_consumer_applied},
-        {"cc_consumer_lag", "messages behind the end of the assigned partitions (-1 unknown)",
-         gauge_consumer_lag},
+    {"cc_consumer_events_applied", "events applied by the consumer since start",
+     gauge_consumer_applied},
+    {"cc_consumer_lag", "messages behind the end of the assigned partitions (-1 unknown)",
+     gauge_consumer_lag},
 };
 
 static void set_gauges(struct cc_service *svc, bool on)
@@ -178,14 +176,14 @@ static void set_gauges(struct cc_service *svc, bool on)
                                     on ? relay_gauge.fn : NULL, on ? svc : NULL);
         for (size_t i = 0; svc->consumer && i < CC_ARRAY_SIZE(consumer_gauges); i++)
                 cc_metrics_gauge_fn(consumer_gauges[i].name, consumer_gauges[i].help, labels, 1,
-                                    on ? consumer_gauges[i].fn : NULL,
-                                    on ? svc : NULL);
+                                    on ? consumer_gauges[i].fn : NULL, on ? svc : NULL);
 }
 
 /* The pool's sessions use the service's schema, so its SQL never names it. */
 static char *conninfo_with_schema(const char *url, const char *schema)
 {
-        bool is_url = strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+        bool is_url =
+            strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
         if (is_url)
                 return cc_xasprintf("%s%soptions=-c%%20search_path%%3D%s", url,
                                     strchr(url, '?') ? "&" : "?", schema);
@@ -251,11 +249,11 @@ int cc_service_start(const struct cc_service_def *def, struct cc_service **ret_s
                 goto fail;
         }
         const struct cc_outbox_relay_config relay_cfg = {
-                .conninfo = c->database_url,
-                .schema = def->name,
-                .producer = svc->producer,
-                .batch_size = 500,
-                .poll_interval_ms = (int)c->outbox_poll_ms,
+            .conninfo = c->database_url,
+            .schema = def->name,
+            .producer = svc->producer,
+            .batch_size = 500,
+            .poll_interval_ms = (int)c->outbox_poll_ms,
         };
         svc->relay = cc_outbox_relay_start(&relay_cfg);
         if (!svc->relay) {
@@ -265,15 +263,15 @@ int cc_service_start(const struct cc_service_def *def, struct cc_service **ret_s
         }
         if (def->consume_handler) {
                 const struct cc_consumer_config ccfg = {
-                        .service = def->name,
-                        .schema = def->name,
-                        .brokers = c->kafka_brokers,
-                        .topics = def->consume_topics,
-                        .ntopics = def->nconsume_topics,
-                        .pool = svc->pool,
-                        .dlq_producer = svc->producer,
-                        .handler = def->consume_handler,
-                        .userdata = svc,
+                    .service = def->name,
+                    .schema = def->name,
+                    .brokers = c->kafka_brokers,
+                    .topics = def->consume_topics,
+                    .ntopics = def->nconsume_topics,
+                    .pool = svc->pool,
+                    .dlq_producer = svc->producer,
+                    .handler = def->consume_handler,
+                    .userdata = svc,
                 };
                 svc->consumer = cc_consumer_start(&ccfg, kerr, sizeof(kerr));
                 if (!svc->consumer) {
@@ -304,15 +302,15 @@ int cc_service_start(const struct cc_service_def *def, struct cc_service **ret_s
         }
 
         const struct cc_http_server_config hcfg = {
-                .service = def->name,
-                .bind_addr = c->bind,
-                .port = (int)c->port,
-                .threads = (int)c->threads,
-                .max_body = (size_t)c->max_body,
-                .conn_timeout_s = (int)c->conn_timeout_s,
-                .verifier = svc->verifier,
-                .ready = check_ready,
-                .userdata = svc,
+            .service = def->name,
+            .bind_addr = c->bind,
+            .port = (int)c->port,
+            .threads = (int)c->threads,
+            .max_body = (size_t)c->max_body,
+            .conn_timeout_s = (int)c->conn_timeout_s,
+            .verifier = svc->verifier,
+            .ready = check_ready,
+            .userdata = svc,
         };
         svc->http = cc_http_server_new(&hcfg, def->routes, def->nroutes, err, err_len);
         if (!svc->http) {
@@ -340,8 +338,8 @@ void cc_service_stop(struct cc_service *svc)
 {
         if (!svc)
                 return;
-        int timeout_ms = (int)(svc->cfg.shutdown_timeout_s ? svc->cfg.shutdown_timeout_s : 10) *
-                         1000;
+        int timeout_ms =
+            (int)(svc->cfg.shutdown_timeout_s ? svc->cfg.shutdown_timeout_s : 10) * 1000;
         /* Order matters: stop taking requests and let in-flight ones finish, then stop
          * consuming, then drain the outbox and flush the producer, and only then close the
          * database pool everything else was using. */

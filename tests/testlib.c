@@ -21,8 +21,8 @@ const char *cc_test_env(const char *name)
 const char *cc_test_unique(const char *prefix, char *buf, size_t len)
 {
         static int counter;
-        snprintf(buf, len, "%s_%d_%d", prefix, (int)getpid(), __atomic_add_fetch(&counter, 1,
-                                                                              __ATOMIC_SEQ_CST));
+        snprintf(buf, len, "%s_%d_%d", prefix, (int)getpid(),
+                 __atomic_add_fetch(&counter, 1, __ATOMIC_SEQ_CST));
         return buf;
 }
 
@@ -192,10 +192,11 @@ char *cc_test_token(const char *role, const char *org_id, const char *user_id, i
         cc_uuid_v4(jti);
         long now = (long)time(NULL);
         char payload[1024];
-        snprintf(payload, sizeof(payload),
-                 "{\"sub\":\"%s\",\"org\":\"%s\",\"role\":\"%s\",\"email\":\"test@example.com\","
-                 "\"jti\":\"%s\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"cc-gateway\",\"aud\":\"cc-api\"}",
-                 user_id, org_id, role, jti, now, now + ttl_s);
+        snprintf(
+            payload, sizeof(payload),
+            "{\"sub\":\"%s\",\"org\":\"%s\",\"role\":\"%s\",\"email\":\"test@example.com\","
+            "\"jti\":\"%s\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"cc-gateway\",\"aud\":\"cc-api\"}",
+            user_id, org_id, role, jti, now, now + ttl_s);
         const char *header = "{\"alg\":\"ES256\",\"typ\":\"JWT\"}";
         char signing[2048];
         size_t n = cc_base64url_encode(header, strlen(header), signing);

@@ -8,10 +8,10 @@ extern const size_t analytics_migrations_count;
 int main(void)
 {
         const struct cc_service_def def = {
-                .name = "analytics",
-                .default_port = 8084,
-                .migrations = analytics_migrations,
-                .nmigrations = analytics_migrations_count,
+            .name = "analytics",
+            .default_port = 8084,
+            .migrations = analytics_migrations,
+            .nmigrations = analytics_migrations_count,
         };
         return cc_service_main(&def);
 }

@@ -8,10 +8,10 @@ extern const size_t gateway_migrations_count;
 int main(void)
 {
         const struct cc_service_def def = {
-                .name = "gateway",
-                .default_port = 8080,
-                .migrations = gateway_migrations,
-                .nmigrations = gateway_migrations_count,
+            .name = "gateway",
+            .default_port = 8080,
+            .migrations = gateway_migrations,
+            .nmigrations = gateway_migrations_count,
         };
         return cc_service_main(&def);
 }

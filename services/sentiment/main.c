@@ -8,10 +8,10 @@ extern const size_t sentiment_migrations_count;
 int main(void)
 {
         const struct cc_service_def def = {
-                .name = "sentiment",
-                .default_port = 8083,
-                .migrations = sentiment_migrations,
-                .nmigrations = sentiment_migrations_count,
+            .name = "sentiment",
+            .default_port = 8083,
+            .migrations = sentiment_migrations,
+            .nmigrations = sentiment_migrations_count,
         };
         return cc_service_main(&def);
 }

@@ -8,10 +8,10 @@ extern const size_t sms_migrations_count;
 int main(void)
 {
         const struct cc_service_def def = {
-                .name = "sms",
-                .default_port = 8082,
-                .migrations = sms_migrations,
-                .nmigrations = sms_migrations_count,
+            .name = "sms",
+            .default_port = 8082,
+            .migrations = sms_migrations,
+            .nmigrations = sms_migrations_count,
         };
         return cc_service_main(&def);
 }

@@ -8,10 +8,10 @@ extern const size_t telephony_migrations_count;
 int main(void)
 {
         const struct cc_service_def def = {
-                .name = "telephony",
-                .default_port = 8081,
-                .migrations = telephony_migrations,
-                .nmigrations = telephony_migrations_count,
+            .name = "telephony",
+            .default_port = 8081,
+            .migrations = telephony_migrations,
+            .nmigrations = telephony_migrations_count,
         };
         return cc_service_main(&def);
 }

@@ -382,8 +382,8 @@ START_TEST(consume_one_refuses_an_invalid_schema)
         const char *topics[] = {"t"};
         char err[128];
         struct cc_db_pool *pool = cc_db_pool_new(cc_test_env("CC_TEST_DATABASE_URL"), 1, 1000);
-        struct cc_kafka_producer *producer = cc_kafka_producer_new(
-            "127.0.0.1:1", "x", NULL, NULL, NULL, err, sizeof(err));
+        struct cc_kafka_producer *producer =
+            cc_kafka_producer_new("127.0.0.1:1", "x", NULL, NULL, NULL, err, sizeof(err));
         ck_assert_ptr_nonnull(pool);
         ck_assert_ptr_nonnull(producer);
         /* Everything else is valid: the schema name alone must stop it before any SQL. */

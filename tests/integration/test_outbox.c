@@ -59,8 +59,8 @@ static struct cc_kafka_producer *producer_new(const char *const *extra_conf)
 {
         char err[256];
         struct cc_kafka_producer *p =
-            cc_kafka_producer_new(cc_test_env("CC_TEST_KAFKA_BROKERS"), "outbox-test",
-                                  NULL, NULL, extra_conf, err, sizeof(err));
+            cc_kafka_producer_new(cc_test_env("CC_TEST_KAFKA_BROKERS"), "outbox-test", NULL, NULL,
+                                  extra_conf, err, sizeof(err));
         ck_assert_msg(p != NULL, "producer: %s", err);
         return p;
 }

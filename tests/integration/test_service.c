@@ -18,8 +18,8 @@ static char schema[64];
 static char keyfile[512];
 
 static const struct cc_migration migrations[] = {
-        {"001_notes", "CREATE TABLE notes (id uuid PRIMARY KEY, org_id uuid NOT NULL, "
-                      "body text NOT NULL)"},
+    {"001_notes", "CREATE TABLE notes (id uuid PRIMARY KEY, org_id uuid NOT NULL, "
+                  "body text NOT NULL)"},
 };
 
 /* POST /api/notes {"body": "..."}: one row and one event in one transaction. */
@@ -52,8 +52,8 @@ static void h_create_note(struct cc_http_req *req)
         uint8_t *packed = cc_event_pack(&env, &len);
         int r = cc_db_begin(conn);
         if (r == 0)
-                r = cc_db_exec(conn, "INSERT INTO notes (id, org_id, body) VALUES ($1, $2, $3)",
-                               3, params, NULL);
+                r = cc_db_exec(conn, "INSERT INTO notes (id, org_id, body) VALUES ($1, $2, $3)", 3,
+                               params, NULL);
         if (r == 0)
                 r = cc_outbox_add(conn, "cc.users.v1", id, event_id, "team.updated", NULL, packed,
                                   len);
@@ -74,15 +74,15 @@ static void h_create_note(struct cc_http_req *req)
 }
 
 static const struct cc_http_route routes[] = {
-        {"POST", "/api/notes", h_create_note, CC_ROLE_AGENT, 0},
+    {"POST", "/api/notes", h_create_note, CC_ROLE_AGENT, 0},
 };
 
 static struct cc_service_def def = {
-        .default_port = 0,
-        .migrations = migrations,
-        .nmigrations = 1,
-        .routes = routes,
-        .nroutes = 1,
+    .default_port = 0,
+    .migrations = migrations,
+    .nmigrations = 1,
+    .routes = routes,
+    .nroutes = 1,
 };
 
 static void set_env(void)
@@ -126,8 +126,8 @@ START_TEST(service_starts_migrates_and_serves)
 
         PGconn *pg = PQconnectdb(cc_test_env("CC_TEST_DATABASE_URL"));
         char sql[256];
-        snprintf(sql, sizeof(sql), "SELECT string_agg(name, ',' ORDER BY name) FROM %s.schema_migrations",
-                 schema);
+        snprintf(sql, sizeof(sql),
+                 "SELECT string_agg(name, ',' ORDER BY name) FROM %s.schema_migrations", schema);
         PGresult *res = PQexec(pg, sql);
         ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
         ck_assert_str_eq(PQgetvalue(res, 0, 0), "000_outbox,001_notes");
@@ -204,7 +204,6 @@ START_TEST(service_refuses_bad_settings)
 }
 END_TEST
 
-
 START_TEST(service_request_event_reaches_kafka_through_outbox)
 {
         set_env();
@@ -240,7 +239,7 @@ START_TEST(service_request_event_reaches_kafka_through_outbox)
         cc_test_unique("svcgroup", group, sizeof(group));
         const char *topics[] = {"cc.users.v1"};
         struct cc_kafka_consumer *c = cc_kafka_consumer_new(
-                cc_test_env("CC_TEST_KAFKA_BROKERS"), group, topics, 1, NULL, kerr, sizeof(kerr));
+            cc_test_env("CC_TEST_KAFKA_BROKERS"), group, topics, 1, NULL, kerr, sizeof(kerr));
         ck_assert_msg(c != NULL, "consumer: %s", kerr);
         bool found = false;
         int64_t deadline = cc_monotonic_us() + 30 * 1000000LL;

@@ -30,16 +30,16 @@ struct cc_http_route {
 typedef int (*cc_http_ready_fn)(void *userdata, char *why, size_t why_len);
 
 struct cc_http_server_config {
-        const char *service;    /* metrics and logs */
-        const char *bind_addr;  /* "127.0.0.1", "0.0.0.0"; NULL = any */
-        int port;               /* 0 = pick a free port (tests) */
-        int threads;            /* 0 = 2 x cores */
-        size_t max_body;        /* bytes; larger bodies get 413; 0 = 1 MiB */
-        int conn_timeout_s;     /* idle/slow connection timeout; 0 = 30 s */
-        int max_json_depth;     /* default 32 */
+        const char *service;              /* metrics and logs */
+        const char *bind_addr;            /* "127.0.0.1", "0.0.0.0"; NULL = any */
+        int port;                         /* 0 = pick a free port (tests) */
+        int threads;                      /* 0 = 2 x cores */
+        size_t max_body;                  /* bytes; larger bodies get 413; 0 = 1 MiB */
+        int conn_timeout_s;               /* idle/slow connection timeout; 0 = 30 s */
+        int max_json_depth;               /* default 32 */
         struct cc_jwt_verifier *verifier; /* borrowed; NULL = every authenticated route is 401 */
-        cc_http_ready_fn ready; /* NULL = always ready */
-        void *userdata;         /* returned by cc_http_req_userdata */
+        cc_http_ready_fn ready;           /* NULL = always ready */
+        void *userdata;                   /* returned by cc_http_req_userdata */
 };
 
 /* Routes are copied. NULL (and err) when a route pattern is invalid. */
@@ -85,5 +85,4 @@ void cc_http_reply_json(struct cc_http_req *req, int status, json_object *body);
 void cc_http_reply_raw(struct cc_http_req *req, int status, const char *content_type,
                        const void *body, size_t len);
 /* {"detail": "<formatted>"} */
-void cc_http_reply_error(struct cc_http_req *req, int status, const char *fmt, ...)
-        CC_PRINTF(3, 4);
+void cc_http_reply_error(struct cc_http_req *req, int status, const char *fmt, ...) CC_PRINTF(3, 4);

@@ -11,8 +11,7 @@ void cc_log_init(const char *service, enum cc_log_level level);
 int cc_log_level_parse(const char *s, enum cc_log_level *ret_level) CC_MUSTCHECK;
 bool cc_log_enabled(enum cc_log_level level);
 /* request_id may be NULL. */
-void cc_log(enum cc_log_level level, const char *request_id, const char *fmt, ...)
-        CC_PRINTF(3, 4);
+void cc_log(enum cc_log_level level, const char *request_id, const char *fmt, ...) CC_PRINTF(3, 4);
 
 #define cc_log_debug(rid, ...) cc_log(CC_LOG_DEBUG, rid, __VA_ARGS__)
 #define cc_log_info(rid, ...)  cc_log(CC_LOG_INFO, rid, __VA_ARGS__)

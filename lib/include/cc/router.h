@@ -28,6 +28,6 @@ int cc_router_add(struct cc_router *r, const char *method, const char *pattern,
 /* 0 on match; -ENOENT when no path matches; -EPERM when the path matches only under other
  * methods (405). scratch holds the decoded parameter values (size >= strlen(path)+1). When the
  * path matches other methods, allow (if not NULL) receives "GET, POST" style text. */
-int cc_router_match(const struct cc_router *r, const char *method, const char *path,
-                    char *scratch, size_t scratch_len, struct cc_route_match *ret_match,
-                    char *allow, size_t allow_len) CC_MUSTCHECK;
+int cc_router_match(const struct cc_router *r, const char *method, const char *path, char *scratch,
+                    size_t scratch_len, struct cc_route_match *ret_match, char *allow,
+                    size_t allow_len) CC_MUSTCHECK;

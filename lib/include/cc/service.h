@@ -15,7 +15,7 @@
 struct cc_service;
 
 struct cc_service_def {
-        const char *name;  /* "telephony": schema, client id, logs */
+        const char *name; /* "telephony": schema, client id, logs */
         int default_port;
         const struct cc_migration *migrations; /* the service's own, in order */
         size_t nmigrations;

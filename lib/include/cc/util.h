@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CC_MUSTCHECK __attribute__((warn_unused_result))
+#define CC_MUSTCHECK     __attribute__((warn_unused_result))
 #define CC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define CC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define CC_PRINTF(f, a)  __attribute__((format(printf, f, a)))
 
 /* Allocation failure aborts the process: a NULL from a constructor never means "out of memory". */
 void *cc_xmalloc(size_t size);
