@@ -64,8 +64,7 @@ int main(int argc, char **argv)
         }
         char schema[64], err[512];
         snprintf(schema, sizeof(schema), "outbox_bench_%d", (int)getpid());
-        char *conninfo = cc_xasprintf("%s%soptions=-c%%20search_path%%3D%s", url,
-                                      strchr(url, '?') ? "&" : "?", schema);
+        char *conninfo = cc_db_conninfo_with_schema(url, schema);
         struct cc_db_pool *pool = cc_db_pool_new(conninfo, 2, 5000);
         free(conninfo);
         struct cc_db_conn *conn = NULL;

@@ -35,17 +35,6 @@ struct cc_consumer {
         _Atomic int64_t lag;
 };
 
-static bool schema_valid(const char *s)
-{
-        size_t n = s ? strlen(s) : 0;
-        if (n == 0 || n > SCHEMA_MAX || (s[0] >= '0' && s[0] <= '9'))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-                        return false;
-        return true;
-}
-
 /* Heap so that a waiter giving up (timeout) and a late report cannot race over its storage:
  * whichever of the two lets go last frees it. */
 struct dlq_wait {
@@ -181,7 +170,8 @@ out:
 static int consume(const struct cc_consumer_config *cfg, const void *value, size_t len,
                    const char *key, size_t key_len, enum outcome *ret_outcome)
 {
-        if (!cfg || !cfg->service || !cfg->pool || !cfg->handler || !schema_valid(cfg->schema))
+        if (!cfg || !cfg->service || !cfg->pool || !cfg->handler ||
+            !cc_sql_identifier_valid(cfg->schema, SCHEMA_MAX))
                 return -EINVAL;
         Cc__Events__V1__Envelope *env = cc_event_unpack(value, len);
         if (!env) {
@@ -297,9 +287,9 @@ struct cc_consumer *cc_consumer_start(const struct cc_consumer_config *cfg, char
 {
         if (err && err_len)
                 err[0] = '\0';
-        if (!cfg || !cfg->service || !*cfg->service || !schema_valid(cfg->schema) ||
-            !cfg->brokers || !cfg->topics || cfg->ntopics == 0 || !cfg->pool || !cfg->handler ||
-            !cfg->dlq_producer) {
+        if (!cfg || !cfg->service || !*cfg->service ||
+            !cc_sql_identifier_valid(cfg->schema, SCHEMA_MAX) || !cfg->brokers || !cfg->topics ||
+            cfg->ntopics == 0 || !cfg->pool || !cfg->handler || !cfg->dlq_producer) {
                 if (err && err_len)
                         snprintf(err, err_len, "incomplete consumer configuration");
                 return NULL;

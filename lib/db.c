@@ -415,3 +415,13 @@ int cc_db_pool_in_use(struct cc_db_pool *pool)
         pthread_mutex_unlock(&pool->mu);
         return n;
 }
+
+char *cc_db_conninfo_with_schema(const char *conninfo, const char *schema)
+{
+        bool is_url = strncmp(conninfo, "postgres://", 11) == 0 ||
+                      strncmp(conninfo, "postgresql://", 13) == 0;
+        if (is_url)
+                return cc_xasprintf("%s%soptions=-c%%20search_path%%3D%s", conninfo,
+                                    strchr(conninfo, '?') ? "&" : "?", schema);
+        return cc_xasprintf("%s options='-c search_path=%s'", conninfo, schema);
+}

@@ -337,17 +337,6 @@ const char *cc_http_req_param(const struct cc_http_req *req, const char *name)
         return NULL;
 }
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Form-style decoding of a query key or value ('+' is a space); a bad escape is kept as
  * written rather than failing the request. */
 static const char *query_decode(struct cc_http_req *req, const char *s)
@@ -360,8 +349,8 @@ static const char *query_decode(struct cc_http_req *req, const char *s)
         for (const char *p = s; *p; p++) {
                 if (*p == '+') {
                         *o++ = ' ';
-                } else if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-                        *o++ = (char)(hexval(p[1]) << 4 | hexval(p[2]));
+                } else if (*p == '%' && cc_hex_value(p[1]) >= 0 && cc_hex_value(p[2]) >= 0) {
+                        *o++ = (char)(cc_hex_value(p[1]) << 4 | cc_hex_value(p[2]));
                         p += 2;
                 } else {
                         *o++ = *p;

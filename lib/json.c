@@ -312,18 +312,6 @@ int cc_json_get_array(json_object *obj, const char *field, unsigned flags, size_
         return 0;
 }
 
-static void set_err(char *err, size_t err_len, const char *fmt, ...) CC_PRINTF(3, 4);
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-        if (!err || err_len == 0)
-                return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-}
-
 static bool only_whitespace(const char *s, size_t len)
 {
         for (size_t i = 0; i < len; i++)
@@ -335,13 +323,13 @@ static bool only_whitespace(const char *s, size_t len)
 json_object *cc_json_parse(const char *text, size_t len, int max_depth, char *err, size_t err_len)
 {
         if (len > INT_MAX) {
-                set_err(err, err_len, "document too large");
+                cc_set_error(err, err_len, "document too large");
                 return NULL;
         }
         struct json_tokener *tok =
             json_tokener_new_ex(max_depth > 0 ? max_depth : JSON_TOKENER_DEFAULT_DEPTH);
         if (!tok) {
-                set_err(err, err_len, "cannot create a JSON parser");
+                cc_set_error(err, err_len, "cannot create a JSON parser");
                 return NULL;
         }
         /* Invalid UTF-8 anywhere is a malformed document (400): values stored verbatim (jsonb)
@@ -359,13 +347,15 @@ json_object *cc_json_parse(const char *text, size_t len, int max_depth, char *er
         }
         if (!obj) {
                 if (e == json_tokener_success)
-                        set_err(err, err_len, "a null document is not accepted");
+                        cc_set_error(err, err_len, "a null document is not accepted");
                 else
-                        set_err(err, err_len, "%s at offset %zu", json_tokener_error_desc(e), end);
+                        cc_set_error(err, err_len, "%s at offset %zu", json_tokener_error_desc(e),
+                                     end);
                 goto out;
         }
         if (end < len && !only_whitespace(text + end, len - end)) {
-                set_err(err, err_len, "unexpected data after the JSON value at offset %zu", end);
+                cc_set_error(err, err_len, "unexpected data after the JSON value at offset %zu",
+                             end);
                 json_object_put(obj);
                 obj = NULL;
         }

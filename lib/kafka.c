@@ -76,17 +76,6 @@ static int errno_from_kafka(rd_kafka_resp_err_t err)
         }
 }
 
-static void set_err(char *err, size_t err_len, const char *fmt, ...) CC_PRINTF(3, 4);
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-        if (!err || err_len == 0)
-                return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-}
-
 /* librdkafka reports from its own threads; what it says matters to whoever debugs, not to the
  * caller, so it goes to the debug log only. */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -102,18 +91,18 @@ static int configure(rd_kafka_conf_t *conf, const struct setting *defaults, size
         for (size_t i = 0; i < ndefaults; i++) {
                 if (rd_kafka_conf_set(conf, defaults[i].name, defaults[i].value, errstr,
                                       sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-                        set_err(err, err_len, "%s: %s", defaults[i].name, errstr);
+                        cc_set_error(err, err_len, "%s: %s", defaults[i].name, errstr);
                         return -EINVAL;
                 }
         }
         for (size_t i = 0; extra_conf && extra_conf[i]; i += 2) {
                 if (!extra_conf[i + 1]) {
-                        set_err(err, err_len, "%s: missing value", extra_conf[i]);
+                        cc_set_error(err, err_len, "%s: missing value", extra_conf[i]);
                         return -EINVAL;
                 }
                 if (rd_kafka_conf_set(conf, extra_conf[i], extra_conf[i + 1], errstr,
                                       sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-                        set_err(err, err_len, "%s: %s", extra_conf[i], errstr);
+                        cc_set_error(err, err_len, "%s: %s", extra_conf[i], errstr);
                         return -EINVAL;
                 }
         }
@@ -155,7 +144,7 @@ struct cc_kafka_producer *cc_kafka_producer_new(const char *brokers, const char 
         char errstr[512];
 
         if (!brokers || !*brokers) {
-                set_err(err, err_len, "no bootstrap servers");
+                cc_set_error(err, err_len, "no bootstrap servers");
                 return NULL;
         }
         struct cc_kafka_producer *p = cc_xcalloc(1, sizeof(*p));
@@ -171,7 +160,7 @@ struct cc_kafka_producer *cc_kafka_producer_new(const char *brokers, const char 
         /* rd_kafka_new takes ownership of conf only when it succeeds. */
         p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (!p->rk) {
-                set_err(err, err_len, "%s", errstr);
+                cc_set_error(err, err_len, "%s", errstr);
                 goto fail_conf;
         }
         return p;
@@ -287,7 +276,7 @@ struct cc_kafka_consumer *cc_kafka_consumer_new(const char *brokers, const char 
         rd_kafka_topic_partition_list_t *subscription = NULL;
 
         if (!brokers || !*brokers || !group_id || !*group_id || ntopics == 0) {
-                set_err(err, err_len, "bootstrap servers, group id and topics are required");
+                cc_set_error(err, err_len, "bootstrap servers, group id and topics are required");
                 return NULL;
         }
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -297,7 +286,7 @@ struct cc_kafka_consumer *cc_kafka_consumer_new(const char *brokers, const char 
         }
         rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
         if (!rk) {
-                set_err(err, err_len, "%s", errstr);
+                cc_set_error(err, err_len, "%s", errstr);
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
@@ -310,7 +299,7 @@ struct cc_kafka_consumer *cc_kafka_consumer_new(const char *brokers, const char 
         rd_kafka_resp_err_t kerr = rd_kafka_subscribe(rk, subscription);
         rd_kafka_topic_partition_list_destroy(subscription);
         if (kerr) {
-                set_err(err, err_len, "subscribe: %s", rd_kafka_err2str(kerr));
+                cc_set_error(err, err_len, "subscribe: %s", rd_kafka_err2str(kerr));
                 rd_kafka_destroy(rk);
                 return NULL;
         }

@@ -9,27 +9,6 @@
 /* Identifiers longer than NAMEDATALEN - 1 would be truncated silently by the server. */
 #define SCHEMA_MAX 63
 
-static void CC_PRINTF(3, 4) set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-        if (!err || err_len == 0)
-                return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-}
-
-static bool schema_valid(const char *s)
-{
-        size_t n = strlen(s);
-        if (n == 0 || n > SCHEMA_MAX || (s[0] >= '0' && s[0] <= '9'))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-                        return false;
-        return true;
-}
-
 static int by_name(const void *a, const void *b)
 {
         const struct cc_migration *const *x = a, *const *y = b;
@@ -87,14 +66,15 @@ int cc_migrate_run(struct cc_db_conn *conn, const char *schema, const struct cc_
 
         if (err && err_len)
                 err[0] = '\0';
-        if (!schema || !schema_valid(schema)) {
-                set_err(err, err_len, "invalid schema name \"%s\"", schema ? schema : "(null)");
+        if (!schema || !cc_sql_identifier_valid(schema, SCHEMA_MAX)) {
+                cc_set_error(err, err_len, "invalid schema name \"%s\"",
+                             schema ? schema : "(null)");
                 return -EINVAL;
         }
 
         /* Our COMMITs would end the caller's transaction. */
         if (PQtransactionStatus(pg) != PQTRANS_IDLE) {
-                set_err(err, err_len, "connection is inside a transaction");
+                cc_set_error(err, err_len, "connection is inside a transaction");
                 return -EINVAL;
         }
 
@@ -104,7 +84,7 @@ int cc_migrate_run(struct cc_db_conn *conn, const char *schema, const struct cc_
         qsort(sorted, n, sizeof(*sorted), by_name);
         for (size_t i = 1; i < n; i++) {
                 if (strcmp(sorted[i - 1]->name, sorted[i]->name) == 0) {
-                        set_err(err, err_len, "migration %s: listed twice", sorted[i]->name);
+                        cc_set_error(err, err_len, "migration %s: listed twice", sorted[i]->name);
                         r = -EINVAL;
                         goto out;
                 }
@@ -112,7 +92,7 @@ int cc_migrate_run(struct cc_db_conn *conn, const char *schema, const struct cc_
 
         char *q = PQescapeIdentifier(pg, schema, strlen(schema));
         if (!q) {
-                set_err(err, err_len, "cannot quote schema name: %s", PQerrorMessage(pg));
+                cc_set_error(err, err_len, "cannot quote schema name: %s", PQerrorMessage(pg));
                 r = -EIO;
                 goto out;
         }
@@ -125,7 +105,7 @@ int cc_migrate_run(struct cc_db_conn *conn, const char *schema, const struct cc_
          * violation on the catalog. */
         r = cc_db_exec(conn, lock_sql, 1, lock_params, NULL);
         if (r < 0) {
-                set_err(err, err_len, "advisory lock: %s", cc_db_error(conn));
+                cc_set_error(err, err_len, "advisory lock: %s", cc_db_error(conn));
                 goto out;
         }
 
@@ -133,7 +113,7 @@ int cc_migrate_run(struct cc_db_conn *conn, const char *schema, const struct cc_
         r = cc_db_exec(conn, sql, 0, NULL, NULL);
         free(sql);
         if (r < 0) {
-                set_err(err, err_len, "create schema %s: %s", schema, cc_db_error(conn));
+                cc_set_error(err, err_len, "create schema %s: %s", schema, cc_db_error(conn));
                 goto unlock;
         }
         sql = cc_xasprintf("CREATE TABLE IF NOT EXISTS %s (name text PRIMARY KEY, "
@@ -142,14 +122,16 @@ int cc_migrate_run(struct cc_db_conn *conn, const char *schema, const struct cc_
         r = cc_db_exec(conn, sql, 0, NULL, NULL);
         free(sql);
         if (r < 0) {
-                set_err(err, err_len, "create %s.schema_migrations: %s", schema, cc_db_error(conn));
+                cc_set_error(err, err_len, "create %s.schema_migrations: %s", schema,
+                             cc_db_error(conn));
                 goto unlock;
         }
         sql = cc_xasprintf("SELECT name FROM %s", table);
         r = cc_db_exec(conn, sql, 0, NULL, &done);
         free(sql);
         if (r < 0) {
-                set_err(err, err_len, "read %s.schema_migrations: %s", schema, cc_db_error(conn));
+                cc_set_error(err, err_len, "read %s.schema_migrations: %s", schema,
+                             cc_db_error(conn));
                 goto unlock;
         }
 
@@ -158,9 +140,9 @@ int cc_migrate_run(struct cc_db_conn *conn, const char *schema, const struct cc_
                         continue;
                 r = apply_one(conn, table, set_path, sorted[i]);
                 if (r < 0) {
-                        set_err(err, err_len, "migration %s: %s", sorted[i]->name,
-                                *cc_db_error(conn) ? cc_db_error(conn)
-                                                   : "must not end its transaction");
+                        cc_set_error(err, err_len, "migration %s: %s", sorted[i]->name,
+                                     *cc_db_error(conn) ? cc_db_error(conn)
+                                                        : "must not end its transaction");
                         goto unlock;
                 }
         }
@@ -170,7 +152,7 @@ unlock:
         /* On a broken connection the server has released the lock with the session. */
         int u = cc_db_exec(conn, unlock_sql, 1, lock_params, NULL);
         if (u < 0 && r == 0) {
-                set_err(err, err_len, "advisory unlock: %s", cc_db_error(conn));
+                cc_set_error(err, err_len, "advisory unlock: %s", cc_db_error(conn));
                 r = u;
         }
 out:

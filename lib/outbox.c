@@ -53,17 +53,6 @@ const struct cc_migration cc_outbox_migration = {
            ");\n",
 };
 
-static bool schema_valid(const char *s)
-{
-        size_t n = s ? strlen(s) : 0;
-        if (n == 0 || n > SCHEMA_MAX || (s[0] >= '0' && s[0] <= '9'))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-                        return false;
-        return true;
-}
-
 int cc_outbox_add(struct cc_db_conn *conn, const char *topic, const char *key, const char *event_id,
                   const char *type, const char *traceparent, const void *envelope,
                   size_t envelope_len)
@@ -666,7 +655,8 @@ static void *relay_main(void *arg)
 
 struct cc_outbox_relay *cc_outbox_relay_start(const struct cc_outbox_relay_config *cfg)
 {
-        if (!cfg || !cfg->conninfo || !cfg->producer || !schema_valid(cfg->schema))
+        if (!cfg || !cfg->conninfo || !cfg->producer ||
+            !cc_sql_identifier_valid(cfg->schema, SCHEMA_MAX))
                 return NULL;
         struct cc_outbox_relay *r = cc_xcalloc(1, sizeof(*r));
         r->conninfo = cc_xstrdup(cfg->conninfo);

@@ -185,17 +185,6 @@ int cc_router_add(struct cc_router *r, const char *method, const char *pattern, 
         return 0;
 }
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Percent-decodes one path segment into out (which holds at least len bytes); returns the
  * decoded length or -1 for a bad escape or an encoded NUL, which no route accepts. */
 static ssize_t decode_segment(const char *s, size_t len, char *out)
@@ -208,7 +197,7 @@ static ssize_t decode_segment(const char *s, size_t len, char *out)
                 }
                 if (i + 2 >= len)
                         return -1;
-                int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+                int hi = cc_hex_value(s[i + 1]), lo = cc_hex_value(s[i + 2]);
                 if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                         return -1;
                 out[o++] = (char)(hi << 4 | lo);

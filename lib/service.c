@@ -179,17 +179,6 @@ static void set_gauges(struct cc_service *svc, bool on)
                                     on ? consumer_gauges[i].fn : NULL, on ? svc : NULL);
 }
 
-/* The pool's sessions use the service's schema, so its SQL never names it. */
-static char *conninfo_with_schema(const char *url, const char *schema)
-{
-        bool is_url =
-            strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
-        if (is_url)
-                return cc_xasprintf("%s%soptions=-c%%20search_path%%3D%s", url,
-                                    strchr(url, '?') ? "&" : "?", schema);
-        return cc_xasprintf("%s options='-c search_path=%s'", url, schema);
-}
-
 static int run_migrations(struct cc_service *svc, char *err, size_t err_len)
 {
         const struct cc_service_def *def = svc->def;
@@ -228,7 +217,7 @@ int cc_service_start(const struct cc_service_def *def, struct cc_service **ret_s
         struct service_settings *c = &svc->cfg;
         cc_log_init(def->name, (enum cc_log_level)c->log_level);
 
-        char *conninfo = conninfo_with_schema(c->database_url, def->name);
+        char *conninfo = cc_db_conninfo_with_schema(c->database_url, def->name);
         svc->pool = cc_db_pool_new(conninfo, (int)c->pool_size, (int)c->acquire_timeout_ms);
         free(conninfo);
         if (!svc->pool) {

@@ -327,3 +327,35 @@ bool cc_consttime_eq(const void *a, const void *b, size_t n)
                 diff |= x[i] ^ y[i];
         return diff == 0;
 }
+
+void cc_set_error(char *err, size_t err_len, const char *fmt, ...)
+{
+        if (!err || err_len == 0)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+}
+
+bool cc_sql_identifier_valid(const char *s, size_t max_len)
+{
+        size_t n = s ? strlen(s) : 0;
+        if (n == 0 || n > max_len || (s[0] >= '0' && s[0] <= '9'))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+                        return false;
+        return true;
+}
+
+int cc_hex_value(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}

@@ -45,5 +45,15 @@ size_t cc_base64url_encode(const void *in, size_t n, char *out);
 /* Decodes base64url (padding optional). Returns the decoded length or -EINVAL. */
 int cc_base64url_decode(const char *in, size_t n, void *out, size_t out_cap) CC_MUSTCHECK;
 
+/* Formats an error message into a caller's buffer (err may be NULL or err_len 0: nothing). */
+void cc_set_error(char *err, size_t err_len, const char *fmt, ...) CC_PRINTF(3, 4);
+
+/* true for a lower-case SQL identifier we can splice into SQL unquoted: [a-z_][a-z0-9_]*, at
+ * most max_len bytes (schemas and the names derived from them). */
+bool cc_sql_identifier_valid(const char *s, size_t max_len);
+
+/* The value of a hexadecimal digit, or -1. */
+int cc_hex_value(char c);
+
 /* Constant-time comparison of two equal-length buffers. */
 bool cc_consttime_eq(const void *a, const void *b, size_t n);
