@@ -14,8 +14,8 @@
 #define RETRY_MIN_MS    100
 #define RETRY_MAX_MS    5000
 /* A DLQ write not acknowledged by then is retried with the message (a duplicate in the DLQ at
- * worst), so a stuck cluster cannot stall a stop forever. */
-#define DLQ_TIMEOUT_US  (30 * 1000000LL)
+ * worst), so a stuck cluster cannot stall a stop for longer than this. */
+#define DLQ_TIMEOUT_US  (5 * 1000000LL)
 #define LAG_INTERVAL_US 1000000
 #define SCHEMA_MAX      63
 

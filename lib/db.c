@@ -416,12 +416,60 @@ int cc_db_pool_in_use(struct cc_db_pool *pool)
         return n;
 }
 
+/* Appends value to a key=value conninfo, quoted as libpq expects. */
+static void append_kv(char **buf, size_t *len, size_t *cap, const char *key, const char *value)
+{
+        size_t need = *len + strlen(key) + 2 * strlen(value) + 6;
+        if (need > *cap) {
+                *cap = need * 2;
+                *buf = cc_xrealloc(*buf, *cap);
+        }
+        char *o = *buf + *len;
+        if (*len > 0)
+                *o++ = ' ';
+        size_t klen = strlen(key);
+        memcpy(o, key, klen);
+        o += klen;
+        *o++ = '=';
+        *o++ = '\'';
+        for (const char *v = value; *v; v++) {
+                if (*v == '\'' || *v == '\\')
+                        *o++ = '\\';
+                *o++ = *v;
+        }
+        *o++ = '\'';
+        *o = '\0';
+        *len = (size_t)(o - *buf);
+}
+
 char *cc_db_conninfo_with_schema(const char *conninfo, const char *schema)
 {
-        bool is_url = strncmp(conninfo, "postgres://", 11) == 0 ||
-                      strncmp(conninfo, "postgresql://", 13) == 0;
-        if (is_url)
-                return cc_xasprintf("%s%soptions=-c%%20search_path%%3D%s", conninfo,
-                                    strchr(conninfo, '?') ? "&" : "?", schema);
-        return cc_xasprintf("%s options='-c search_path=%s'", conninfo, schema);
+        if (!cc_sql_identifier_valid(schema, 63))
+                return NULL;
+        /* Parsed and rebuilt rather than appended to, so options the operator put in the URL
+         * (statement_timeout, ...) survive next to our search_path. */
+        PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+        if (!opts)
+                return NULL;
+        char *search_path = cc_xasprintf("-c search_path=%s", schema);
+        char *buf = NULL;
+        size_t len = 0, cap = 0;
+        bool had_options = false;
+        for (PQconninfoOption *o = opts; o->keyword; o++) {
+                if (strcmp(o->keyword, "options") == 0) {
+                        had_options = true;
+                        char *merged = o->val && *o->val
+                                           ? cc_xasprintf("%s %s", o->val, search_path)
+                                           : cc_xstrdup(search_path);
+                        append_kv(&buf, &len, &cap, "options", merged);
+                        free(merged);
+                } else if (o->val) {
+                        append_kv(&buf, &len, &cap, o->keyword, o->val);
+                }
+        }
+        if (!had_options)
+                append_kv(&buf, &len, &cap, "options", search_path);
+        free(search_path);
+        PQconninfoFree(opts);
+        return buf;
 }

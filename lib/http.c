@@ -31,8 +31,10 @@
  * default 32 KiB that memset was the largest user-space cost in profiles. 16 KiB still holds
  * a long bearer token and the usual headers; larger header blocks get 431. */
 #define CONNECTION_MEMORY (16u * 1024)
-#define CT_JSON           "application/json"
-#define CT_METRICS        "text/plain; version=0.0.4; charset=utf-8"
+/* Request head bytes we accept; the rest of CONNECTION_MEMORY is for the reply head. */
+#define HEADER_BUDGET (CONNECTION_MEMORY - 4096)
+#define CT_JSON       "application/json"
+#define CT_METRICS    "text/plain; version=0.0.4; charset=utf-8"
 
 /* Series cached per route so the hot path does no formatting, hashing or locking: a request
  * scans a few ints for its status and bumps two atomics. */
@@ -106,6 +108,7 @@ struct cc_http_req {
         struct query_param *query;
         size_t nquery;
         bool query_parsed;
+        bool query_bad; /* a key or value that is not text; answered 400 before dispatch */
         const char *client_addr;
         struct reply_header *headers;
         bool replied;
@@ -338,13 +341,14 @@ const char *cc_http_req_param(const struct cc_http_req *req, const char *name)
 }
 
 /* Form-style decoding of a query key or value ('+' is a space); a bad escape is kept as
- * written rather than failing the request. */
+ * written rather than failing the request. NULL when the result is not text (%00, control
+ * characters, broken UTF-8): no handler, log line or SQL statement should see that. */
 static const char *query_decode(struct cc_http_req *req, const char *s)
 {
         if (!s)
                 return "";
         if (!strpbrk(s, "%+"))
-                return s;
+                return cc_text_valid(s, strlen(s)) ? s : NULL;
         char *out = cc_arena_alloc(cc_http_req_arena(req), strlen(s) + 1), *o = out;
         for (const char *p = s; *p; p++) {
                 if (*p == '+') {
@@ -357,7 +361,7 @@ static const char *query_decode(struct cc_http_req *req, const char *s)
                 }
         }
         *o = '\0';
-        return out;
+        return cc_text_valid(out, (size_t)(o - out)) ? out : NULL;
 }
 
 struct query_collect {
@@ -372,6 +376,11 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
         struct cc_http_req *req = qc->req;
         if (!key || !*key)
                 return MHD_YES;
+        const char *k = query_decode(req, key), *v = query_decode(req, value);
+        if (!k || !v) {
+                req->query_bad = true;
+                return MHD_YES;
+        }
         if (req->nquery == qc->cap) {
                 size_t cap = qc->cap ? qc->cap * 2 : 8;
                 struct query_param *q = cc_arena_alloc(cc_http_req_arena(req), cap * sizeof(*q));
@@ -380,8 +389,8 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
                 req->query = q;
                 qc->cap = cap;
         }
-        req->query[req->nquery].key = query_decode(req, key);
-        req->query[req->nquery].value = query_decode(req, value);
+        req->query[req->nquery].key = k;
+        req->query[req->nquery].value = v;
         req->nquery++;
         return MHD_YES;
 }
@@ -580,8 +589,24 @@ static void dispatch(struct cc_http_req *req)
                 reply_detail(req, 404, "Not Found");
                 return;
         }
+        /* Decoded parameters that are not text name no resource we could have. */
+        for (size_t i = 0; i < req->match.nparams; i++) {
+                const char *v = req->match.params[i].value;
+                if (!cc_text_valid(v, strlen(v))) {
+                        reply_detail(req, 404, "Not Found");
+                        return;
+                }
+        }
         req->route = (struct route_entry *)req->match.handler;
         const struct cc_http_route *route = &req->route->route;
+        /* Counting the arguments is a walk over a short list; parsing waits for a query. */
+        if (MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0) {
+                parse_query(req);
+                if (req->query_bad) {
+                        reply_detail(req, 400, "Query parameters must be UTF-8 text");
+                        return;
+                }
+        }
 
         if (route->min_role != CC_ROLE_NONE && !authenticate(req, route->min_role))
                 return;
@@ -651,6 +676,19 @@ static bool content_length_too_large(struct MHD_Connection *conn, size_t max)
         return errno == ERANGE || (end != cl && n > max);
 }
 
+/* Two framings for one body are how requests get smuggled past a proxy that picks the other
+ * one; MHD takes the first Content-Length silently. */
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+        unsigned *n = cls;
+        if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+                n[0]++;
+        else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+                n[1]++;
+        return MHD_YES;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -662,6 +700,21 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         if (!req) {
                 req = req_new(srv, conn, url, method);
                 *con_cls = req;
+                /* MHD builds the reply head in what is left of the connection's memory: with
+                 * a request head close to the limit the handler would run and its reply be
+                 * dropped with the connection, so such requests are refused up front. */
+                const union MHD_ConnectionInfo *hi =
+                    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+                if (hi && hi->header_size > HEADER_BUDGET) {
+                        reply_detail(req, 431, "Request header fields too large");
+                        return req->queue_failed ? MHD_NO : MHD_YES;
+                }
+                unsigned framing[2] = {0, 0};
+                MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, framing);
+                if (framing[0] > 1 || (framing[0] && framing[1])) {
+                        reply_detail(req, 400, "Ambiguous request body length");
+                        return req->queue_failed ? MHD_NO : MHD_YES;
+                }
                 /* Answering before the body is read makes MHD close the connection afterwards,
                  * which is what an oversized upload deserves. */
                 if (content_length_too_large(conn, max_body)) {
@@ -928,6 +981,12 @@ void cc_http_server_stop(struct cc_http_server *srv)
                 return;
         atomic_store(&srv->stopping, true);
         MHD_socket listen_fd = MHD_quiesce_daemon(srv->daemon);
+        /* MHD must keep the descriptor until it stops, but the kernel would go on completing
+         * handshakes into the backlog where nobody accepts them: clients hang for the whole
+         * drain. shutdown() stops listening (queued and new connections are refused) while
+         * the descriptor stays ours to close later. */
+        if (listen_fd != MHD_INVALID_SOCKET)
+                shutdown(listen_fd, SHUT_RDWR);
 
         struct timespec deadline;
         clock_gettime(CLOCK_REALTIME, &deadline);

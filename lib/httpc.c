@@ -288,7 +288,9 @@ int cc_httpc_request(struct cc_httpc *c, const char *method, const char *path,
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &buf);
         if (strcmp(method, "HEAD") == 0)
                 curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-        else if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+        /* A body makes curl send POST unless told otherwise, so only a bodiless GET and a POST
+         * can leave the method to curl. */
+        else if (strcmp(method, "POST") != 0 && (strcmp(method, "GET") != 0 || body))
                 curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
         if (body || strcmp(method, "POST") == 0) {
                 curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? (const char *)body : "");

@@ -45,50 +45,6 @@ static int lookup(json_object *obj, const char *field, unsigned flags, json_obje
         return 0;
 }
 
-/* Counts code points of well-formed UTF-8 (no overlongs, no surrogates, nothing past
- * U+10FFFF); -1 when malformed. */
-static ssize_t utf8_count(const unsigned char *s, size_t len)
-{
-        size_t count = 0, i = 0;
-        while (i < len) {
-                unsigned char c = s[i];
-                size_t need;
-                unsigned char lo = 0x80, hi = 0xbf;
-                if (c < 0x80) {
-                        i++;
-                        count++;
-                        continue;
-                } else if (c >= 0xc2 && c <= 0xdf) {
-                        need = 1;
-                } else if (c >= 0xe0 && c <= 0xef) {
-                        need = 2;
-                        if (c == 0xe0)
-                                lo = 0xa0;
-                        else if (c == 0xed)
-                                hi = 0x9f;
-                } else if (c >= 0xf0 && c <= 0xf4) {
-                        need = 3;
-                        if (c == 0xf0)
-                                lo = 0x90;
-                        else if (c == 0xf4)
-                                hi = 0x8f;
-                } else {
-                        return -1;
-                }
-                if (len - i - 1 < need)
-                        return -1;
-                /* Only the first continuation byte has the narrowed range. */
-                if (s[i + 1] < lo || s[i + 1] > hi)
-                        return -1;
-                for (size_t k = 2; k <= need; k++)
-                        if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-                                return -1;
-                i += need + 1;
-                count++;
-        }
-        return (ssize_t)count;
-}
-
 static const char *plural(size_t n)
 {
         return n == 1 ? "" : "s";
@@ -107,7 +63,7 @@ int cc_json_get_string(json_object *obj, const char *field, unsigned flags, size
         size_t len = (size_t)json_object_get_string_len(v);
         if (memchr(s, '\0', len))
                 return fail(err, field, "must not contain NUL characters");
-        ssize_t chars = utf8_count((const unsigned char *)s, len);
+        ssize_t chars = cc_utf8_count(s, len);
         if (chars < 0)
                 return fail(err, field, "must be valid UTF-8");
         if ((size_t)chars < min_len) {

@@ -290,7 +290,11 @@ static const char *get_string(json_object *obj, const char *key)
         if (!json_object_object_get_ex(obj, key, &val) ||
             !json_object_is_type(val, json_type_string))
                 return NULL;
-        return json_object_get_string(val);
+        const char *s = json_object_get_string(val);
+        /* "ADMIN\u0000x" must not read as "ADMIN": a claim with a NUL is not a string we know. */
+        if (strlen(s) != (size_t)json_object_get_string_len(val))
+                return NULL;
+        return s;
 }
 
 /* 1 and *ret set when key holds a number, 0 when absent, -EINVAL when present but not a number. */
@@ -300,7 +304,11 @@ static int get_number(json_object *obj, const char *key, int64_t *ret)
         if (!json_object_object_get_ex(obj, key, &val))
                 return 0;
         if (json_object_is_type(val, json_type_int)) {
-                *ret = json_object_get_int64(val);
+                int64_t n = json_object_get_int64(val);
+                /* Keeps exp + leeway and iat - leeway inside int64 (json-c saturates). */
+                if (n <= -9200000000000000000 || n >= 9200000000000000000)
+                        return -EINVAL;
+                *ret = n;
                 return 1;
         }
         if (json_object_is_type(val, json_type_double)) {
@@ -383,13 +391,15 @@ static bool aud_matches(json_object *payload, const char *audience)
         if (!json_object_object_get_ex(payload, "aud", &aud))
                 return false;
         if (json_object_is_type(aud, json_type_string))
-                return strcmp(json_object_get_string(aud), audience) == 0;
+                return (size_t)json_object_get_string_len(aud) == strlen(audience) &&
+                       strcmp(json_object_get_string(aud), audience) == 0;
         if (!json_object_is_type(aud, json_type_array))
                 return false;
         size_t n = json_object_array_length(aud);
         for (size_t i = 0; i < n; i++) {
                 json_object *item = json_object_array_get_idx(aud, i);
                 if (json_object_is_type(item, json_type_string) &&
+                    (size_t)json_object_get_string_len(item) == strlen(audience) &&
                     strcmp(json_object_get_string(item), audience) == 0)
                         return true;
         }

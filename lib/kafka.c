@@ -126,18 +126,21 @@ struct cc_kafka_producer *cc_kafka_producer_new(const char *brokers, const char 
                                                 const char *const *extra_conf, char *err,
                                                 size_t err_len)
 {
-        /* message.timeout.ms: a message is retried for 5 minutes before its delivery report says
-         * it failed, so a broker restart or a short outage costs latency, not a failed event
-         * (the outbox re-sends whatever was reported failed). reconnect.backoff.max.ms: after an
-         * outage the producer is back within ~2 s instead of librdkafka's 10 s. murmur2_random:
-         * the same key lands on the same partition as with Java clients and Kafka tooling. */
+        /* message.timeout.ms 0: a message is retried until it is delivered, however long the
+         * outage. A timeout would fail an early message while a later one of the same key is
+         * still alive and gets through, and re-sending the early one would then invert the
+         * key's order; the idempotent producer keeps order only while nothing is given up.
+         * Callers that must not wait for ever (the DLQ path) bound their own wait.
+         * reconnect.backoff.max.ms: after an outage the producer is back within ~2 s instead of
+         * librdkafka's 10 s. murmur2_random: the same key lands on the same partition as with Java
+         * clients and Kafka tooling. */
         const struct setting defaults[] = {
             {"bootstrap.servers", brokers ? brokers : ""},
             {"client.id", client_id && *client_id ? client_id : "cc"},
             {"enable.idempotence", "true"},
             {"acks", "all"},
             {"linger.ms", "5"},
-            {"message.timeout.ms", "300000"},
+            {"message.timeout.ms", "0"},
             {"reconnect.backoff.max.ms", "2000"},
             {"partitioner", "murmur2_random"},
         };
@@ -175,12 +178,16 @@ void cc_kafka_producer_free(struct cc_kafka_producer *p)
 {
         if (!p)
                 return;
-        /* What is still undelivered after this is dropped without a report: a caller that
-         * tracks deliveries (the outbox) must treat unreported messages as never sent. */
+        /* Whatever is still undelivered after the flush is purged, and the purge's reports are
+         * served (-ECANCELED), so every sink hears about its message and can free it: a caller
+         * that tracks deliveries (the outbox) treats those rows as never sent. */
         rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, FREE_FLUSH_MS);
-        if (err)
+        if (err) {
                 cc_log_debug(NULL, "kafka producer: %d message(s) undelivered at close",
                              rd_kafka_outq_len(p->rk));
+                rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                rd_kafka_flush(p->rk, 1000);
+        }
         rd_kafka_destroy(p->rk);
         free(p);
 }

@@ -37,7 +37,29 @@ bool cc_log_enabled(enum cc_log_level level)
         return level >= log_min;
 }
 
-/* Appends s as a JSON string body (without quotes), escaping what JSON requires. */
+/* Length of the well-formed UTF-8 sequence at s, 0 when malformed. */
+static size_t utf8_seq(const unsigned char *s)
+{
+        size_t need;
+        unsigned char lo = 0x80, hi = 0xbf;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                need = 1;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef)
+                need = 2, lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
+        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+                need = 3, lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+        else
+                return 0;
+        if (s[1] < lo || s[1] > hi)
+                return 0;
+        for (size_t k = 2; k <= need; k++)
+                if (s[k] < 0x80 || s[k] > 0xbf)
+                        return 0;
+        return need + 1;
+}
+
+/* Appends s as a JSON string body (without quotes), escaping what JSON requires. Bytes that
+ * are not UTF-8 (a client's path, a header) become U+FFFD so every line stays valid JSON. */
 static size_t append_escaped(char *buf, size_t pos, size_t cap, const char *s)
 {
         static const char hex[] = "0123456789abcdef";
@@ -56,8 +78,18 @@ static size_t append_escaped(char *buf, size_t pos, size_t cap, const char *s)
                         buf[pos++] = '0';
                         buf[pos++] = hex[c >> 4];
                         buf[pos++] = hex[c & 15];
-                } else {
+                } else if (c < 0x80) {
                         buf[pos++] = (char)c;
+                } else {
+                        size_t n = utf8_seq((const unsigned char *)s);
+                        if (n == 0) {
+                                memcpy(buf + pos, "\\ufffd", 6);
+                                pos += 6;
+                        } else {
+                                memcpy(buf + pos, s, n);
+                                pos += n;
+                                s += n - 1;
+                        }
                 }
         }
         return pos;
@@ -86,7 +118,8 @@ void cc_log(enum cc_log_level level, const char *request_id, const char *fmt, ..
         cc_format_time_ms(cc_now_ms(), ts);
         /* One buffer and one write() so concurrent threads never interleave within a line. */
         char line[4096];
-        size_t pos = 0, cap = sizeof(line) - 2;
+        /* The fields may be cut short, never the closing quote, brace and newline. */
+        size_t pos = 0, cap = sizeof(line) - 3;
         pos = append_raw(line, pos, cap, "{\"time\":\"");
         pos = append_raw(line, pos, cap, ts);
         pos = append_raw(line, pos, cap, "\",\"level\":\"");
@@ -99,8 +132,8 @@ void cc_log(enum cc_log_level level, const char *request_id, const char *fmt, ..
         }
         pos = append_raw(line, pos, cap, "\",\"message\":\"");
         pos = append_escaped(line, pos, cap, msg);
-        pos = append_raw(line, pos, cap, "\"}");
-        line[pos++] = '\n';
+        memcpy(line + pos, "\"}\n", 3);
+        pos += 3;
         ssize_t w = write(STDERR_FILENO, line, pos);
         (void)w;
 }

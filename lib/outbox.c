@@ -84,11 +84,13 @@ int cc_outbox_add(struct cc_db_conn *conn, const char *topic, const char *key, c
  * they were written. A row is handed over once while it is pending: the next fetch starts above
  * the highest id in flight (the cursor).
  *
- * Failure. A delivery reported failed (message.timeout.ms ran out during a long outage) leaves
- * its row unpublished. The relay then stops fetching, waits until everything still in flight has
- * reported, and starts over from the lowest unpublished id, so the failed rows go out again in
- * their order. Rows of the same batch that did get through before the failure may then reach
- * Kafka twice: accepted, since consumers deduplicate on event_id.
+ * Failure. The producer retries a message until it is delivered (message.timeout.ms 0), so an
+ * outage only delays rows. A delivery can still be reported failed (a producer configured with
+ * a timeout, a fatal producer error, a purge at shutdown); its row stays unpublished, the relay
+ * stops fetching, waits until everything in flight has reported, and starts over from the
+ * lowest unpublished id. With a timeout configured that can reorder one key's events (a later
+ * message may have got through meanwhile) and duplicate others; consumers deduplicate on
+ * event_id, and ordering holds as long as nothing is given up, which is the default.
  *
  * Late commits. An id is taken at insert and becomes visible at commit, so a row can appear
  * below the cursor after the relay has passed it. Whenever nothing is pending the cursor goes

@@ -100,7 +100,10 @@ static int check_ready(void *userdata, char *why, size_t why_len)
         if (svc->ready_checked_us == 0 || now - svc->ready_checked_us > 1000000) {
                 svc->ready_result = 0;
                 svc->ready_why[0] = '\0';
-                if (cc_db_ping(svc->pool) < 0) {
+                int db = cc_db_ping(svc->pool);
+                /* A pool busy with requests (-ETIMEDOUT) is a database that answers: taking the
+                 * replica out of service for being busy would only move its load elsewhere. */
+                if (db < 0 && db != -ETIMEDOUT) {
                         svc->ready_result = -ECONNREFUSED;
                         snprintf(svc->ready_why, sizeof(svc->ready_why), "database unreachable");
                 } else if (cc_kafka_producer_ping(svc->producer, 1000) < 0) {
@@ -218,10 +221,12 @@ int cc_service_start(const struct cc_service_def *def, struct cc_service **ret_s
         cc_log_init(def->name, (enum cc_log_level)c->log_level);
 
         char *conninfo = cc_db_conninfo_with_schema(c->database_url, def->name);
-        svc->pool = cc_db_pool_new(conninfo, (int)c->pool_size, (int)c->acquire_timeout_ms);
+        svc->pool = conninfo
+                        ? cc_db_pool_new(conninfo, (int)c->pool_size, (int)c->acquire_timeout_ms)
+                        : NULL;
         free(conninfo);
         if (!svc->pool) {
-                snprintf(err, err_len, "CC_DATABASE_URL: cannot create a pool");
+                snprintf(err, err_len, "CC_DATABASE_URL: not a valid PostgreSQL connection string");
                 r = -EINVAL;
                 goto fail;
         }
@@ -339,9 +344,12 @@ void cc_service_stop(struct cc_service *svc)
                 cc_http_server_free(svc->http);
         }
         cc_consumer_stop(svc->consumer);
+        svc->consumer = NULL;
         if (svc->relay)
                 cc_outbox_relay_stop(svc->relay, timeout_ms);
+        svc->relay = NULL;
         cc_kafka_producer_free(svc->producer);
+        svc->producer = NULL;
         if (svc->initialised && svc->def->fini)
                 svc->def->fini(svc);
         cc_jwt_verifier_free(svc->verifier);

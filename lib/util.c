@@ -359,3 +359,58 @@ int cc_hex_value(char c)
                 return c - 'A' + 10;
         return -1;
 }
+
+/* Counts code points of well-formed UTF-8 (no overlongs, no surrogates, nothing past
+ * U+10FFFF); -1 when malformed. */
+ssize_t cc_utf8_count(const void *text, size_t len)
+{
+        const unsigned char *s = text;
+        size_t count = 0, i = 0;
+        while (i < len) {
+                unsigned char c = s[i];
+                size_t need;
+                unsigned char lo = 0x80, hi = 0xbf;
+                if (c < 0x80) {
+                        i++;
+                        count++;
+                        continue;
+                } else if (c >= 0xc2 && c <= 0xdf) {
+                        need = 1;
+                } else if (c >= 0xe0 && c <= 0xef) {
+                        need = 2;
+                        if (c == 0xe0)
+                                lo = 0xa0;
+                        else if (c == 0xed)
+                                hi = 0x9f;
+                } else if (c >= 0xf0 && c <= 0xf4) {
+                        need = 3;
+                        if (c == 0xf0)
+                                lo = 0x90;
+                        else if (c == 0xf4)
+                                hi = 0x8f;
+                } else {
+                        return -1;
+                }
+                if (len - i - 1 < need)
+                        return -1;
+                /* Only the first continuation byte has the narrowed range. */
+                if (s[i + 1] < lo || s[i + 1] > hi)
+                        return -1;
+                for (size_t k = 2; k <= need; k++)
+                        if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+                                return -1;
+                i += need + 1;
+                count++;
+        }
+        return (ssize_t)count;
+}
+
+bool cc_text_valid(const char *s, size_t len)
+{
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c < 0x20 || c == 0x7f)
+                        return false;
+        }
+        return cc_utf8_count(s, len) >= 0;
+}

@@ -14,8 +14,10 @@ struct cc_db_conn; /* a pooled connection; borrowed between acquire and release 
 struct cc_db_pool *cc_db_pool_new(const char *conninfo, int size, int acquire_timeout_ms);
 void cc_db_pool_free(struct cc_db_pool *pool);
 
-/* conninfo (a libpq URL or key=value string) with the session's search_path set to schema, so a
- * service's SQL never names its schema. Returns a heap string. */
+/* conninfo (a libpq URL or key=value string) rebuilt as key=value with the session's search_path
+ * set to schema, so a service's SQL never names its schema; options already in conninfo are
+ * kept. Returns a heap string, or NULL when conninfo does not parse or schema is not a plain
+ * lower-case identifier. */
 char *cc_db_conninfo_with_schema(const char *conninfo, const char *schema);
 
 /* Waits at most the pool's acquire timeout. -ETIMEDOUT when all are busy, -ECONNREFUSED when

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define CC_MUSTCHECK     __attribute__((warn_unused_result))
 #define CC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -51,6 +52,12 @@ void cc_set_error(char *err, size_t err_len, const char *fmt, ...) CC_PRINTF(3, 
 /* true for a lower-case SQL identifier we can splice into SQL unquoted: [a-z_][a-z0-9_]*, at
  * most max_len bytes (schemas and the names derived from them). */
 bool cc_sql_identifier_valid(const char *s, size_t max_len);
+
+/* Code points in well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF), or -1. */
+ssize_t cc_utf8_count(const void *s, size_t len);
+/* true for well-formed UTF-8 without control characters (NUL, C0, DEL): text that can be put in
+ * JSON, logs and SQL as it is. */
+bool cc_text_valid(const char *s, size_t len);
 
 /* The value of a hexadecimal digit, or -1. */
 int cc_hex_value(char c);
