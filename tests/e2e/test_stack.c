@@ -1,15 +1,12 @@
 /* The five service binaries as an operator runs them: each starts against the test database and
  * broker, applies its migrations, answers /healthz, /readyz and /metrics, refuses a bad setting
  * with a message naming it, and stops cleanly on SIGTERM. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,38 +24,19 @@ struct proc {
         char log[256];
 };
 
-static int free_port(void)
-{
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        socklen_t len = sizeof(sa);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-        close(fd);
-        return ntohs(sa.sin_port);
-}
-
 /* Starts one binary with the test settings plus overrides ("NAME=value" or "NAME=" to unset). */
 static void spawn(const char *name, const char *const *overrides, struct proc *p)
 {
-        char bin[1024], key[1024], port[16];
+        char bin[1024];
         snprintf(bin, sizeof(bin), "%s/services/%s/cc-%s", cc_test_env("CC_TEST_BUILD_DIR"), name,
                  name);
-        snprintf(key, sizeof(key), "%s/jwt-public.pem", cc_test_env("CC_TEST_KEYS_DIR"));
-        p->port = free_port();
-        snprintf(port, sizeof(port), "%d", p->port);
+        p->port = cc_test_free_port();
         snprintf(p->log, sizeof(p->log), "/tmp/cc-e2e-%s-%d.log", name, (int)getpid());
-        const char *db = cc_test_env("CC_TEST_DATABASE_URL");
-        const char *brokers = cc_test_env("CC_TEST_KAFKA_BROKERS");
+        /* Set here and inherited, so a missing CC_TEST_* setting fails the test, not the child. */
+        cc_test_service_env(p->port);
         p->pid = fork();
         ck_assert_int_ge(p->pid, 0);
         if (p->pid == 0) {
-                setenv("CC_DATABASE_URL", db, 1);
-                setenv("CC_KAFKA_BROKERS", brokers, 1);
-                setenv("CC_JWT_PUBLIC_KEY_FILE", key, 1);
-                setenv("CC_HTTP_PORT", port, 1);
-                setenv("CC_HTTP_BIND", "127.0.0.1", 1);
-                setenv("CC_HTTP_THREADS", "2", 1);
                 for (size_t i = 0; overrides && overrides[i]; i++) {
                         char *kv = strdup(overrides[i]);
                         char *eq = strchr(kv, '=');
@@ -85,13 +63,9 @@ static bool wait_ready(const struct proc *p, int timeout_ms)
                 if (waitpid(p->pid, &status, WNOHANG) == p->pid)
                         return false;
                 /* Probe with a raw connect first so curl is only used once something listens. */
-                int fd = socket(AF_INET, SOCK_STREAM, 0);
-                struct sockaddr_in sa = {.sin_family = AF_INET,
-                                         .sin_port = htons((uint16_t)p->port),
-                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-                bool up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-                close(fd);
-                if (up) {
+                int fd = cc_test_connect("127.0.0.1", p->port);
+                if (fd >= 0) {
+                        close(fd);
                         struct cc_test_response r;
                         cc_test_http("GET", url, NULL, 0, NULL, &r);
                         long st = r.status;

@@ -58,35 +58,6 @@ struct fixture {
         const char *topics[1];
 };
 
-static struct cc_db_conn *acquire(struct cc_db_pool *pool)
-{
-        struct cc_db_conn *conn = NULL;
-        int r = cc_db_acquire(pool, &conn);
-        ck_assert_msg(r == 0, "acquire: %s", strerror(-r));
-        return conn;
-}
-
-static long long query_int(struct cc_db_pool *pool, const char *sql, const char *param)
-{
-        struct cc_db_conn *conn = acquire(pool);
-        PGresult *res = NULL;
-        const char *params[] = {param};
-        int r = cc_db_exec(conn, sql, param ? 1 : 0, params, &res);
-        ck_assert_msg(r == 0, "%s: %s", sql, cc_db_error(conn));
-        long long v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
-        cc_db_release(conn);
-        return v;
-}
-
-static void create_topic(const char *name)
-{
-        char cmd[128], answer[256];
-        snprintf(cmd, sizeof(cmd), "topic %s 3", name);
-        cc_test_devbroker(cmd, answer, sizeof(answer));
-        ck_assert_msg(strncmp(answer, "ok", 2) == 0, "%s: %s", cmd, answer);
-}
-
 static void fixture_open(struct fixture *f)
 {
         static const struct cc_migration applied = {
@@ -96,24 +67,17 @@ static void fixture_open(struct fixture *f)
         cc_test_unique(prefix, f->schema, sizeof(f->schema));
         snprintf(f->topic, sizeof(f->topic), "cc.test.%s", f->schema);
         snprintf(f->dlq, sizeof(f->dlq), "cc.dlq.%s", f->schema);
-        create_topic(f->topic);
-        create_topic(f->dlq);
+        cc_test_topic(f->topic, 3);
+        cc_test_topic(f->dlq, 3);
 
-        const char *url = cc_test_env("CC_TEST_DATABASE_URL");
-        char *conninfo = cc_xasprintf("%s%soptions=-c%%20search_path%%3D%s", url,
-                                      strchr(url, '?') ? "&" : "?", f->schema);
-        f->pool = cc_db_pool_new(conninfo, 4, 10000);
-        free(conninfo);
-        ck_assert_ptr_nonnull(f->pool);
+        f->pool = cc_test_pool(f->schema, 4, 10000);
         const struct cc_migration migs[] = {cc_outbox_migration, applied};
-        struct cc_db_conn *conn = acquire(f->pool);
+        struct cc_db_conn *conn = cc_test_acquire(f->pool);
         int r = cc_migrate_run(conn, f->schema, migs, 2, err, sizeof(err));
         ck_assert_msg(r == 0, "migrate: %s", err);
         cc_db_release(conn);
 
-        f->producer = cc_kafka_producer_new(cc_test_env("CC_TEST_KAFKA_BROKERS"), "consume-test",
-                                            NULL, NULL, NULL, err, sizeof(err));
-        ck_assert_msg(f->producer != NULL, "producer: %s", err);
+        f->producer = cc_test_producer("consume-test", NULL, NULL, NULL);
 
         f->topics[0] = f->topic;
         f->cfg = (struct cc_consumer_config){
@@ -132,12 +96,8 @@ static void fixture_open(struct fixture *f)
 static void fixture_close(struct fixture *f)
 {
         cc_kafka_producer_free(f->producer);
-        struct cc_db_conn *conn = acquire(f->pool);
-        char *sql = cc_xasprintf("DROP SCHEMA %s CASCADE", f->schema);
-        ck_assert_int_eq(cc_db_exec(conn, sql, 0, NULL, NULL), 0);
-        free(sql);
-        cc_db_release(conn);
         cc_db_pool_free(f->pool);
+        ck_assert_int_eq(cc_test_drop_schemas(f->schema), 1);
 }
 
 static struct cc_consumer *consumer_start(struct fixture *f)
@@ -182,24 +142,25 @@ static void flush(struct fixture *f)
         ck_assert_int_eq(cc_kafka_producer_flush(f->producer, 10000), 0);
 }
 
-/* Waits until the consumer has finished with n messages (applied, duplicate or dead). */
+/* How many messages the consumer has finished with (applied, duplicate or dead). */
+static uint64_t finished(struct cc_consumer *c)
+{
+        return cc_consumer_applied(c) + cc_consumer_duplicates(c) + cc_consumer_dead_lettered(c);
+}
+
+/* Waits until the consumer has finished with n messages. */
 static void wait_done(struct cc_consumer *c, uint64_t n, int timeout_ms)
 {
-        int64_t deadline = cc_monotonic_us() + (int64_t)timeout_ms * 1000;
-        while (cc_consumer_applied(c) + cc_consumer_duplicates(c) + cc_consumer_dead_lettered(c) <
-                   n &&
-               cc_monotonic_us() < deadline)
-                usleep(20000);
-        ck_assert_uint_eq(
-            cc_consumer_applied(c) + cc_consumer_duplicates(c) + cc_consumer_dead_lettered(c), n);
+        CC_TEST_WAIT(finished(c) >= n, timeout_ms, 20);
+        ck_assert_uint_eq(finished(c), n);
 }
 
 static long long applied_rows(struct fixture *f, const char *event_id)
 {
         if (event_id)
-                return query_int(f->pool, "SELECT count(*) FROM applied WHERE event_id = $1::uuid",
-                                 event_id);
-        return query_int(f->pool, "SELECT count(*) FROM applied", NULL);
+                return cc_test_pool_query_int(
+                    f->pool, "SELECT count(*) FROM applied WHERE event_id = $1::uuid", event_id);
+        return cc_test_pool_query_int(f->pool, "SELECT count(*) FROM applied", NULL);
 }
 
 struct dlq_message {
@@ -212,24 +173,15 @@ struct dlq_message {
  * overlaps the consumer's. */
 static struct cc_kafka_consumer *dlq_reader(struct fixture *f)
 {
-        char group[64], err[256];
-        const char *topics[] = {f->dlq};
-        struct cc_kafka_consumer *kc = cc_kafka_consumer_new(
-            cc_test_env("CC_TEST_KAFKA_BROKERS"), cc_test_unique("dlqg", group, sizeof(group)),
-            topics, 1, NULL, err, sizeof(err));
-        ck_assert_msg(kc != NULL, "consumer: %s", err);
-        return kc;
+        return cc_test_consumer(f->dlq, NULL, NULL);
 }
 
 /* Reads the first message of the DLQ topic and closes the reader. */
 static void read_dlq(struct fixture *f, struct cc_kafka_consumer *kc, struct dlq_message *ret)
 {
         struct cc_kafka_message msg;
-        int64_t deadline = cc_monotonic_us() + 20000000;
-        int r;
-        while ((r = cc_kafka_consume(kc, 100, &msg)) != 0 && cc_monotonic_us() < deadline)
-                ;
-        ck_assert_msg(r == 0, "nothing arrived on %s", f->dlq);
+        int r = cc_test_consume(kc, cc_monotonic_us() + 20000000, &msg);
+        ck_assert_msg(r == 0, "nothing arrived on %s (%d)", f->dlq, r);
         ret->len = msg.value_len;
         ret->value = cc_xmalloc(msg.value_len);
         memcpy(ret->value, msg.value, msg.value_len);
@@ -313,10 +265,10 @@ START_TEST(consume_rejected_event_goes_to_dlq_and_transient_failure_is_retried)
         ck_assert_uint_eq(cc_consumer_duplicates(c), 0);
         /* The rejected event's own write was rolled back, but it counts as processed. */
         ck_assert_int_eq(applied_rows(&f, rejected), 0);
-        ck_assert_int_eq(query_int(f.pool,
-                                   "SELECT count(*) FROM processed_events WHERE event_id = "
-                                   "$1::uuid",
-                                   rejected),
+        ck_assert_int_eq(cc_test_pool_query_int(
+                             f.pool,
+                             "SELECT count(*) FROM processed_events WHERE event_id = $1::uuid",
+                             rejected),
                          1);
         /* The flaky one failed once, was retried, and applied once. */
         ck_assert_int_eq(atomic_load(&f.state.flaky_calls), 2);
@@ -355,9 +307,7 @@ START_TEST(consume_resumes_from_stored_offsets_after_restart)
         f.cfg.extra_conf = conf;
         struct cc_consumer *c = consumer_start(&f);
         wait_done(c, FIRST, 30000);
-        int64_t deadline = cc_monotonic_us() + 10000000;
-        while (atomic_load(&f.state.calls) <= FIRST && cc_monotonic_us() < deadline)
-                usleep(20000);
+        CC_TEST_WAIT(atomic_load(&f.state.calls) > FIRST, 10000, 20);
         ck_assert_int_gt(atomic_load(&f.state.calls), FIRST);
         cc_consumer_stop(c);
         ck_assert_int_eq(applied_rows(&f, NULL), FIRST);
@@ -381,10 +331,9 @@ START_TEST(consume_one_refuses_an_invalid_schema)
         struct handler_state st = {0};
         const char *topics[] = {"t"};
         char err[128];
-        struct cc_db_pool *pool = cc_db_pool_new(cc_test_env("CC_TEST_DATABASE_URL"), 1, 1000);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 1000);
         struct cc_kafka_producer *producer =
             cc_kafka_producer_new("127.0.0.1:1", "x", NULL, NULL, NULL, err, sizeof(err));
-        ck_assert_ptr_nonnull(pool);
         ck_assert_ptr_nonnull(producer);
         /* Everything else is valid: the schema name alone must stop it before any SQL. */
         const struct cc_consumer_config cfg = {
@@ -417,24 +366,7 @@ static void suite_setup(void)
 
 static void suite_teardown(void)
 {
-        struct cc_db_pool *pool = cc_db_pool_new(cc_test_env("CC_TEST_DATABASE_URL"), 1, 10000);
-        struct cc_db_conn *conn = acquire(pool);
-        char *like = cc_xasprintf("%s\\_%%", prefix);
-        const char *p[] = {like};
-        PGresult *res = NULL;
-        ck_assert_int_eq(
-            cc_db_exec(conn, "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", 1, p, &res),
-            0);
-        for (int i = 0; i < PQntuples(res); i++) {
-                char *sql = cc_xasprintf("DROP SCHEMA %s CASCADE", PQgetvalue(res, i, 0));
-                if (cc_db_exec(conn, sql, 0, NULL, NULL) != 0)
-                        fprintf(stderr, "cannot drop %s\n", PQgetvalue(res, i, 0));
-                free(sql);
-        }
-        PQclear(res);
-        free(like);
-        cc_db_release(conn);
-        cc_db_pool_free(pool);
+        cc_test_drop_schemas(prefix);
 }
 
 static Suite *suite(void)

@@ -13,32 +13,6 @@
  * test), so a failing test still leaves nothing behind. */
 static char schema[64];
 
-static struct cc_db_pool *pool_open(int size, int timeout_ms)
-{
-        struct cc_db_pool *pool =
-            cc_db_pool_new(cc_test_env("CC_TEST_DATABASE_URL"), size, timeout_ms);
-        ck_assert_ptr_nonnull(pool);
-        return pool;
-}
-
-static struct cc_db_conn *acquire(struct cc_db_pool *pool)
-{
-        struct cc_db_conn *conn = NULL;
-        int r = cc_db_acquire(pool, &conn);
-        ck_assert_msg(r == 0, "acquire: %s", strerror(-r));
-        return conn;
-}
-
-/* Runs a statement that must succeed; returns its result (caller PQclears) or NULL. */
-static PGresult *must(struct cc_db_conn *conn, const char *sql, int n, const char *const *params,
-                      bool keep)
-{
-        PGresult *res = NULL;
-        int r = cc_db_exec(conn, sql, n, params, keep ? &res : NULL);
-        ck_assert_msg(r == 0, "%s: %d %s", sql, r, cc_db_error(conn));
-        return res;
-}
-
 static char *table_name(const char *base)
 {
         return cc_xasprintf("%s.%s", schema, base);
@@ -47,9 +21,7 @@ static char *table_name(const char *base)
 static long count_rows(struct cc_db_conn *conn, const char *table)
 {
         char *sql = cc_xasprintf("SELECT count(*) FROM %s", table);
-        PGresult *res = must(conn, sql, 0, NULL, true);
-        long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
+        long n = (long)cc_test_query_int(conn, sql, NULL);
         free(sql);
         return n;
 }
@@ -57,18 +29,17 @@ static long count_rows(struct cc_db_conn *conn, const char *table)
 static void make_table(struct cc_db_conn *conn, const char *table, const char *columns)
 {
         char *sql = cc_xasprintf("CREATE TABLE %s (%s)", table, columns);
-        PGresult *res = must(conn, sql, 0, NULL, false);
-        PQclear(res);
+        cc_test_exec(conn, sql, 0, NULL);
         free(sql);
 }
 
 static void suite_setup(void)
 {
         cc_test_unique("dbt", schema, sizeof(schema));
-        struct cc_db_pool *pool = pool_open(1, 5000);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 5000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char *sql = cc_xasprintf("CREATE SCHEMA %s", schema);
-        PQclear(must(conn, sql, 0, NULL, false));
+        cc_test_exec(conn, sql, 0, NULL);
         free(sql);
         cc_db_release(conn);
         cc_db_pool_free(pool);
@@ -76,19 +47,13 @@ static void suite_setup(void)
 
 static void suite_teardown(void)
 {
-        struct cc_db_pool *pool = pool_open(1, 5000);
-        struct cc_db_conn *conn = acquire(pool);
-        char *sql = cc_xasprintf("DROP SCHEMA IF EXISTS %s CASCADE", schema);
-        PQclear(must(conn, sql, 0, NULL, false));
-        free(sql);
-        cc_db_release(conn);
-        cc_db_pool_free(pool);
+        cc_test_drop_schemas(schema);
 }
 
 START_TEST(db_params_stored_verbatim)
 {
-        struct cc_db_pool *pool = pool_open(2, 5000);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 2, 5000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char *t = table_name("verbatim");
         make_table(conn, t, "id int PRIMARY KEY, v text");
         const char *values[] = {"O'Brien said \"hi\" \\ $1 ;", "x'); DROP TABLE verbatim; --",
@@ -99,13 +64,13 @@ START_TEST(db_params_stored_verbatim)
                 char id[16];
                 snprintf(id, sizeof(id), "%d", i);
                 const char *p[] = {id, values[i]};
-                PQclear(must(conn, ins, 2, p, false));
+                cc_test_exec(conn, ins, 2, p);
         }
         for (int i = 0; i < 3; i++) {
                 char id[16];
                 snprintf(id, sizeof(id), "%d", i);
                 const char *p[] = {id};
-                PGresult *res = must(conn, sel, 1, p, true);
+                PGresult *res = cc_test_query(conn, sel, 1, p);
                 ck_assert_int_eq(PQntuples(res), 1);
                 ck_assert_str_eq(PQgetvalue(res, 0, 0), values[i]);
                 PQclear(res);
@@ -121,11 +86,11 @@ END_TEST
 
 START_TEST(db_null_param_is_sql_null)
 {
-        struct cc_db_pool *pool = pool_open(1, 5000);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 5000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         const char *p[] = {NULL, "set"};
         PGresult *res =
-            must(conn, "SELECT $1::text IS NULL, $2::text IS NULL, $1::text", 2, p, true);
+            cc_test_query(conn, "SELECT $1::text IS NULL, $2::text IS NULL, $1::text", 2, p);
         ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
         ck_assert_str_eq(PQgetvalue(res, 0, 1), "f");
         ck_assert(PQgetisnull(res, 0, 2));
@@ -137,8 +102,8 @@ END_TEST
 
 START_TEST(db_bytea_roundtrip)
 {
-        struct cc_db_pool *pool = pool_open(1, 5000);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 5000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char *t = table_name("blobs");
         make_table(conn, t, "id int PRIMARY KEY, b bytea NOT NULL");
         unsigned char blob[300];
@@ -181,13 +146,13 @@ END_TEST
 
 START_TEST(db_unique_violation_is_eexist)
 {
-        struct cc_db_pool *pool = pool_open(1, 5000);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 5000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char *t = table_name("uniq");
         make_table(conn, t, "email text PRIMARY KEY");
         char *ins = cc_xasprintf("INSERT INTO %s (email) VALUES ($1)", t);
         const char *p[] = {"a@example.com"};
-        PQclear(must(conn, ins, 1, p, false));
+        cc_test_exec(conn, ins, 1, p);
         PGresult *res = (PGresult *)1;
         ck_assert_int_eq(cc_db_exec(conn, ins, 1, p, &res), -EEXIST);
         ck_assert_ptr_eq(res, (PGresult *)1); /* untouched on failure */
@@ -203,8 +168,8 @@ END_TEST
 
 START_TEST(db_bad_sql_is_einval_with_message)
 {
-        struct cc_db_pool *pool = pool_open(1, 5000);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 5000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         ck_assert_int_eq(cc_db_exec(conn, "SELEC 1", 0, NULL, NULL), -EINVAL);
         ck_assert_str_eq(cc_db_sqlstate(conn), "42601");
         ck_assert_ptr_nonnull(strstr(cc_db_error(conn), "syntax error"));
@@ -212,7 +177,7 @@ START_TEST(db_bad_sql_is_einval_with_message)
                          -EINVAL);
         ck_assert_ptr_nonnull(strstr(cc_db_error(conn), "no_such_table_here"));
         /* The connection stays usable after an SQL error. */
-        PGresult *res = must(conn, "SELECT 41 + 1", 0, NULL, true);
+        PGresult *res = cc_test_query(conn, "SELECT 41 + 1", 0, NULL);
         ck_assert_str_eq(PQgetvalue(res, 0, 0), "42");
         ck_assert_str_eq(cc_db_sqlstate(conn), "");
         PQclear(res);
@@ -223,30 +188,30 @@ END_TEST
 
 START_TEST(db_commit_visible_rollback_invisible)
 {
-        struct cc_db_pool *pool = pool_open(2, 5000);
-        struct cc_db_conn *writer = acquire(pool);
-        struct cc_db_conn *reader = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 2, 5000);
+        struct cc_db_conn *writer = cc_test_acquire(pool);
+        struct cc_db_conn *reader = cc_test_acquire(pool);
         char *t = table_name("tx");
         make_table(writer, t, "id int PRIMARY KEY");
         char *ins = cc_xasprintf("INSERT INTO %s (id) VALUES ($1::int)", t);
 
         ck_assert_int_eq(cc_db_begin(writer), 0);
         const char *one[] = {"1"};
-        PQclear(must(writer, ins, 1, one, false));
+        cc_test_exec(writer, ins, 1, one);
         ck_assert_int_eq(count_rows(reader, t), 0); /* not yet committed */
         ck_assert_int_eq(cc_db_commit(writer), 0);
         ck_assert_int_eq(count_rows(reader, t), 1);
 
         ck_assert_int_eq(cc_db_begin(writer), 0);
         const char *two[] = {"2"};
-        PQclear(must(writer, ins, 1, two, false));
+        cc_test_exec(writer, ins, 1, two);
         cc_db_rollback(writer);
         ck_assert_int_eq(count_rows(reader, t), 1);
 
         /* A transaction broken by an error cannot be committed by mistake. */
         ck_assert_int_eq(cc_db_begin(writer), 0);
         const char *three[] = {"3"};
-        PQclear(must(writer, ins, 1, three, false));
+        cc_test_exec(writer, ins, 1, three);
         ck_assert_int_eq(cc_db_exec(writer, ins, 1, one, NULL), -EEXIST);
         ck_assert_int_eq(cc_db_commit(writer), -EINVAL);
         ck_assert_int_eq(count_rows(reader, t), 1);
@@ -262,24 +227,24 @@ END_TEST
 
 START_TEST(db_release_inside_transaction_rolls_back)
 {
-        struct cc_db_pool *pool = pool_open(1, 5000);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 5000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char *t = table_name("leftover");
         make_table(conn, t, "id int");
         char *ins = cc_xasprintf("INSERT INTO %s (id) VALUES (1)", t);
         ck_assert_int_eq(cc_db_begin(conn), 0);
-        PQclear(must(conn, ins, 0, NULL, false));
+        cc_test_exec(conn, ins, 0, NULL);
         cc_db_release(conn);
 
         /* A pool of one hands out the same connection again. */
-        conn = acquire(pool);
+        conn = cc_test_acquire(pool);
         ck_assert_int_eq(PQtransactionStatus(cc_db_conn_pg(conn)), PQTRANS_IDLE);
         ck_assert_int_eq(count_rows(conn, t), 0);
         /* Also when the transaction had failed. */
         ck_assert_int_eq(cc_db_begin(conn), 0);
         ck_assert_int_eq(cc_db_exec(conn, "SELEC", 0, NULL, NULL), -EINVAL);
         cc_db_release(conn);
-        conn = acquire(pool);
+        conn = cc_test_acquire(pool);
         ck_assert_int_eq(count_rows(conn, t), 0);
         free(ins);
         free(t);
@@ -290,10 +255,10 @@ END_TEST
 
 START_TEST(db_pool_exhausted_times_out)
 {
-        struct cc_db_pool *pool = pool_open(2, 300);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 2, 300);
         ck_assert_int_eq(cc_db_pool_size(pool), 0); /* opened lazily */
-        struct cc_db_conn *a = acquire(pool);
-        struct cc_db_conn *b = acquire(pool);
+        struct cc_db_conn *a = cc_test_acquire(pool);
+        struct cc_db_conn *b = cc_test_acquire(pool);
         ck_assert_int_eq(cc_db_pool_size(pool), 2);
         ck_assert_int_eq(cc_db_pool_in_use(pool), 2);
 
@@ -305,7 +270,7 @@ START_TEST(db_pool_exhausted_times_out)
         ck_assert_msg(waited_ms >= 280 && waited_ms < 1500, "waited %lld ms", (long long)waited_ms);
 
         cc_db_release(a);
-        c = acquire(pool);
+        c = cc_test_acquire(pool);
         ck_assert_ptr_eq(c, a);
         cc_db_release(b);
         cc_db_release(c);
@@ -368,8 +333,8 @@ static void *worker_run(void *arg)
 
 START_TEST(db_concurrent_threads_share_pool)
 {
-        struct cc_db_pool *pool = pool_open(4, 10000);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 4, 10000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char *t = table_name("concurrent");
         make_table(conn, t, "worker int, i int, PRIMARY KEY (worker, i)");
         cc_db_release(conn);
@@ -387,7 +352,7 @@ START_TEST(db_concurrent_threads_share_pool)
         }
         ck_assert_int_le(cc_db_pool_size(pool), 4);
         ck_assert_int_eq(cc_db_pool_in_use(pool), 0);
-        conn = acquire(pool);
+        conn = cc_test_acquire(pool);
         ck_assert_int_eq(count_rows(conn, t), THREADS * QUERIES / 4);
         cc_db_release(conn);
         free(ins);
@@ -396,43 +361,33 @@ START_TEST(db_concurrent_threads_share_pool)
 }
 END_TEST
 
-/* Waits until the server has no backend with this pid. */
-static void wait_backend_gone(struct cc_db_conn *conn, const char *pid)
+static bool backend_gone(struct cc_db_conn *conn, const char *pid)
 {
-        const char *p[] = {pid};
-        int64_t deadline = cc_monotonic_us() + 5000000;
-        for (;;) {
-                PGresult *res = must(
-                    conn, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int", 1, p, true);
-                bool gone = strcmp(PQgetvalue(res, 0, 0), "0") == 0;
-                PQclear(res);
-                if (gone)
-                        return;
-                ck_assert_msg(cc_monotonic_us() < deadline, "backend %s did not exit", pid);
-                usleep(10000);
-        }
+        return cc_test_query_int(conn, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int",
+                                 pid) == 0;
 }
 
 START_TEST(db_killed_idle_connection_is_replaced)
 {
-        struct cc_db_pool *pool = pool_open(1, 5000);
-        struct cc_db_pool *admin = pool_open(1, 5000);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 5000);
+        struct cc_db_pool *admin = cc_test_pool(NULL, 1, 5000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char pid[16];
         snprintf(pid, sizeof(pid), "%d", PQbackendPID(cc_db_conn_pg(conn)));
         cc_db_release(conn);
 
-        struct cc_db_conn *killer = acquire(admin);
+        struct cc_db_conn *killer = cc_test_acquire(admin);
         const char *p[] = {pid};
-        PGresult *res = must(killer, "SELECT pg_terminate_backend($1::int)", 1, p, true);
+        PGresult *res = cc_test_query(killer, "SELECT pg_terminate_backend($1::int)", 1, p);
         ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
         PQclear(res);
-        wait_backend_gone(killer, pid);
+        ck_assert_msg(CC_TEST_WAIT(backend_gone(killer, pid), 5000, 10), "backend %s did not exit",
+                      pid);
         cc_db_release(killer);
 
         /* Idle for well under a second: the first statement must still work. */
-        conn = acquire(pool);
-        res = must(conn, "SELECT pg_backend_pid()", 0, NULL, true);
+        conn = cc_test_acquire(pool);
+        res = cc_test_query(conn, "SELECT pg_backend_pid()", 0, NULL);
         ck_assert_str_ne(PQgetvalue(res, 0, 0), pid);
         PQclear(res);
         cc_db_release(conn);
@@ -459,9 +414,9 @@ static int request(struct cc_db_pool *pool)
 
 START_TEST(db_survives_server_restart)
 {
-        struct cc_db_pool *pool = pool_open(2, 5000);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 2, 5000);
         /* Two open idle connections, both of which go stale with the restart. */
-        struct cc_db_conn *a = acquire(pool), *b = acquire(pool);
+        struct cc_db_conn *a = cc_test_acquire(pool), *b = cc_test_acquire(pool);
         cc_db_release(a);
         cc_db_release(b);
         ck_assert_int_eq(request(pool), 0);
@@ -489,10 +444,10 @@ START_TEST(db_survives_server_restart)
 
         ck_assert_int_eq(request(pool), 0);
         /* Both slots work again, including one that was not used during the outage. */
-        a = acquire(pool);
-        b = acquire(pool);
-        PQclear(must(a, "SELECT 1", 0, NULL, false));
-        PQclear(must(b, "SELECT 1", 0, NULL, false));
+        a = cc_test_acquire(pool);
+        b = cc_test_acquire(pool);
+        cc_test_exec(a, "SELECT 1", 0, NULL);
+        cc_test_exec(b, "SELECT 1", 0, NULL);
         cc_db_release(a);
         cc_db_release(b);
 
@@ -500,10 +455,10 @@ START_TEST(db_survives_server_restart)
          * request after it must not fail. */
         cc_test_pg_restart(0);
         ck_assert_int_eq(request(pool), 0);
-        a = acquire(pool);
-        b = acquire(pool);
-        PQclear(must(a, "SELECT 1", 0, NULL, false));
-        PQclear(must(b, "SELECT 1", 0, NULL, false));
+        a = cc_test_acquire(pool);
+        b = cc_test_acquire(pool);
+        cc_test_exec(a, "SELECT 1", 0, NULL);
+        cc_test_exec(b, "SELECT 1", 0, NULL);
         cc_db_release(a);
         cc_db_release(b);
         cc_db_pool_free(pool);

@@ -45,48 +45,16 @@ static const char *brokers(void)
         return cc_test_env("CC_TEST_KAFKA_BROKERS");
 }
 
-static void devbroker(const char *command)
-{
-        char answer[256];
-        cc_test_devbroker(command, answer, sizeof(answer));
-        ck_assert_msg(strncmp(answer, "ok", 2) == 0, "devbroker '%s': %s", command, answer);
-}
-
 static const char *new_topic(char *buf, size_t len, int partitions)
 {
-        char cmd[300];
-        cc_test_unique("kafka_test", buf, len);
-        snprintf(cmd, sizeof(cmd), "topic %s %d", buf, partitions);
-        devbroker(cmd);
+        cc_test_topic(cc_test_unique("kafka_test", buf, len), partitions);
         return buf;
-}
-
-static struct cc_kafka_producer *new_producer(struct tracker *t)
-{
-        char err[512] = "";
-        struct cc_kafka_producer *p =
-            cc_kafka_producer_new(brokers(), "test-kafka", on_delivery, t, NULL, err, sizeof(err));
-        ck_assert_msg(p != NULL, "producer: %s", err);
-        return p;
-}
-
-static struct cc_kafka_consumer *new_consumer(const char *group, const char *topic)
-{
-        char err[512] = "";
-        const char *topics[] = {topic};
-        struct cc_kafka_consumer *c =
-            cc_kafka_consumer_new(brokers(), group, topics, 1, consumer_conf, err, sizeof(err));
-        ck_assert_msg(c != NULL, "consumer: %s", err);
-        return c;
 }
 
 /* Waits (bounded) for the next message; the first one includes the group join (~3 s). */
 static void consume_one(struct cc_kafka_consumer *c, struct cc_kafka_message *msg)
 {
-        int64_t deadline = cc_monotonic_us() + 20 * 1000000LL;
-        int rc;
-        while ((rc = cc_kafka_consume(c, 200, msg)) == -EAGAIN && cc_monotonic_us() < deadline)
-                ;
+        int rc = cc_test_consume(c, cc_monotonic_us() + 20 * 1000000LL, msg);
         ck_assert_msg(rc == 0, "no message within 20 s (rc %d)", rc);
 }
 
@@ -172,8 +140,8 @@ static void assert_header(const struct cc_kafka_message *msg, const char *name, 
 
 static void reset_broker(void)
 {
-        devbroker("up");
-        devbroker("rtt 0");
+        cc_test_devbroker_ok("up");
+        cc_test_devbroker_ok("rtt 0");
 }
 
 START_TEST(kafka_rejects_bad_config_and_topic)
@@ -193,7 +161,7 @@ START_TEST(kafka_rejects_bad_config_and_topic)
 
         struct tracker t = {0};
         int slot = 0;
-        struct cc_kafka_producer *p = new_producer(&t);
+        struct cc_kafka_producer *p = cc_test_producer("test-kafka", on_delivery, &t, NULL);
         ck_assert_int_eq(cc_kafka_produce(p, "", "k", 1, "v", 1, NULL, 0, &slot), -EINVAL);
         ck_assert_int_eq(cc_kafka_produce(p, NULL, "k", 1, "v", 1, NULL, 0, &slot), -EINVAL);
         ck_assert_int_eq(cc_kafka_producer_ping(p, 5000), 0);
@@ -210,7 +178,7 @@ START_TEST(kafka_keyed_roundtrip_keeps_order_and_headers)
         struct tracker t = {0};
         new_topic(topic, sizeof(topic), 3);
 
-        struct cc_kafka_producer *p = new_producer(&t);
+        struct cc_kafka_producer *p = cc_test_producer("test-kafka", on_delivery, &t, NULL);
         for (int i = 0; i < PER_KEY; i++) {
                 for (int k = 0; k < KEYS; k++) {
                         snprintf(key, sizeof(key), "call-%d", k);
@@ -239,7 +207,7 @@ START_TEST(kafka_keyed_roundtrip_keeps_order_and_headers)
         for (int k = 0; k < KEYS; k++)
                 partition_of[k] = -1;
         struct cc_kafka_consumer *c =
-            new_consumer(cc_test_unique("kafka_g", group, sizeof(group)), topic);
+            cc_test_consumer(topic, cc_test_unique("kafka_g", group, sizeof(group)), consumer_conf);
         for (int n = 0; n < ROUNDTRIP_N; n++) {
                 struct cc_kafka_message msg;
                 int k, i;
@@ -283,7 +251,7 @@ START_TEST(kafka_reopened_group_resumes_after_stored_offsets)
         new_topic(topic, sizeof(topic), 1);
         cc_test_unique("kafka_g", group, sizeof(group));
 
-        struct cc_kafka_producer *p = new_producer(&t);
+        struct cc_kafka_producer *p = cc_test_producer("test-kafka", on_delivery, &t, NULL);
         for (int i = 0; i < RESUME_N; i++) {
                 snprintf(value, sizeof(value), "m%d", i);
                 produce_ok(p, topic, "agent-1", value, NULL, 0, &reports[i]);
@@ -295,7 +263,7 @@ START_TEST(kafka_reopened_group_resumes_after_stored_offsets)
 
         /* Everything is read, but only the first few are processed (stored): the rest stands
          * for work lost in a crash and must come back. */
-        struct cc_kafka_consumer *c = new_consumer(group, topic);
+        struct cc_kafka_consumer *c = cc_test_consumer(topic, group, consumer_conf);
         for (int i = 0; i < RESUME_N; i++) {
                 struct cc_kafka_message msg;
                 consume_one(c, &msg);
@@ -306,7 +274,7 @@ START_TEST(kafka_reopened_group_resumes_after_stored_offsets)
         }
         cc_kafka_consumer_free(c);
 
-        c = new_consumer(group, topic);
+        c = cc_test_consumer(topic, group, consumer_conf);
         for (int i = RESUME_STORED; i < RESUME_N; i++) {
                 struct cc_kafka_message msg;
                 consume_one(c, &msg);
@@ -331,7 +299,7 @@ START_TEST(kafka_outage_delays_delivery_without_loss_or_duplicates)
         struct tracker t = {0};
         new_topic(topic, sizeof(topic), 3);
 
-        struct cc_kafka_producer *p = new_producer(&t);
+        struct cc_kafka_producer *p = cc_test_producer("test-kafka", on_delivery, &t, NULL);
         ck_assert_int_eq(cc_kafka_producer_ping(p, 5000), 0);
         produce_ok(p, topic, "warm", "up", NULL, 0, &first);
         ck_assert_int_eq(cc_kafka_producer_flush(p, 10000), 0);
@@ -340,15 +308,15 @@ START_TEST(kafka_outage_delays_delivery_without_loss_or_duplicates)
         /* Slow acknowledgements, then the outage: these reach the brokers but their acks never
          * come back, so the producer must send them again after "up" and idempotence must keep
          * the log free of duplicates. */
-        devbroker("rtt 2000");
+        cc_test_devbroker_ok("rtt 2000");
         for (int i = 0; i < OUTAGE_N; i++) {
                 snprintf(key, sizeof(key), "call-%d", i % 7);
                 snprintf(value, sizeof(value), "inflight-%d", i);
                 produce_ok(p, topic, key, value, NULL, 0, &inflight[i]);
         }
         cc_kafka_producer_poll(p, 500);
-        devbroker("down");
-        devbroker("rtt 0");
+        cc_test_devbroker_ok("down");
+        cc_test_devbroker_ok("rtt 0");
 
         int64_t t0 = cc_monotonic_us();
         ck_assert_int_lt(cc_kafka_producer_ping(p, 1000), 0);
@@ -366,7 +334,7 @@ START_TEST(kafka_outage_delays_delivery_without_loss_or_duplicates)
         ck_assert_int_eq(t.total, 1);
         ck_assert_int_ge(cc_kafka_producer_outq_len(p), 2 * OUTAGE_N);
 
-        devbroker("up");
+        cc_test_devbroker_ok("up");
         ck_assert_int_eq(cc_kafka_producer_flush(p, 30000), 0);
         ck_assert_msg(t.failed == 0, "%d failed deliveries (last %d)", t.failed, t.last_err);
         ck_assert_int_eq(t.total, 1 + 2 * OUTAGE_N);

@@ -12,38 +12,9 @@
  * them all at the end, also after a failed test). */
 static char prefix[48];
 
-static struct cc_db_pool *pool_open(int size)
-{
-        struct cc_db_pool *pool = cc_db_pool_new(cc_test_env("CC_TEST_DATABASE_URL"), size, 10000);
-        ck_assert_ptr_nonnull(pool);
-        return pool;
-}
-
-static struct cc_db_conn *acquire(struct cc_db_pool *pool)
-{
-        struct cc_db_conn *conn = NULL;
-        int r = cc_db_acquire(pool, &conn);
-        ck_assert_msg(r == 0, "acquire: %s", strerror(-r));
-        return conn;
-}
-
 static const char *new_schema(char *buf, size_t len)
 {
         return cc_test_unique(prefix, buf, len);
-}
-
-/* The single value of a query that must succeed, copied into buf. */
-static const char *value(struct cc_db_conn *conn, const char *sql, const char *param, char *buf,
-                         size_t len)
-{
-        PGresult *res = NULL;
-        const char *p[] = {param};
-        int r = cc_db_exec(conn, sql, param ? 1 : 0, p, &res);
-        ck_assert_msg(r == 0, "%s: %s", sql, cc_db_error(conn));
-        ck_assert_int_eq(PQntuples(res), 1);
-        snprintf(buf, len, "%s", PQgetisnull(res, 0, 0) ? "(null)" : PQgetvalue(res, 0, 0));
-        PQclear(res);
-        return buf;
 }
 
 /* Applied migration names of a schema, comma-separated in order. */
@@ -52,7 +23,7 @@ static const char *applied(struct cc_db_conn *conn, const char *schema, char *bu
         char *sql = cc_xasprintf("SELECT coalesce(string_agg(name, ',' ORDER BY name), '') "
                                  "FROM %s.schema_migrations",
                                  schema);
-        value(conn, sql, NULL, buf, len);
+        cc_test_query_value(conn, sql, NULL, buf, len);
         free(sql);
         return buf;
 }
@@ -60,9 +31,9 @@ static const char *applied(struct cc_db_conn *conn, const char *schema, char *bu
 static bool relation_exists(struct cc_db_conn *conn, const char *qualified)
 {
         char buf[16];
-        return strcmp(
-                   value(conn, "SELECT to_regclass($1) IS NOT NULL", qualified, buf, sizeof(buf)),
-                   "t") == 0;
+        return strcmp(cc_test_query_value(conn, "SELECT to_regclass($1) IS NOT NULL", qualified,
+                                          buf, sizeof(buf)),
+                      "t") == 0;
 }
 
 static void suite_setup(void)
@@ -72,32 +43,13 @@ static void suite_setup(void)
 
 static void suite_teardown(void)
 {
-        struct cc_db_pool *pool = pool_open(1);
-        struct cc_db_conn *conn = acquire(pool);
-        char *like = cc_xasprintf("%s\\_%%", prefix);
-        const char *p[] = {like};
-        PGresult *res = NULL;
-        int r =
-            cc_db_exec(conn, "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", 1, p, &res);
-        ck_assert_int_eq(r, 0);
-        for (int i = 0; i < PQntuples(res); i++) {
-                const char *name = PQgetvalue(res, i, 0);
-                char *q = PQescapeIdentifier(cc_db_conn_pg(conn), name, strlen(name));
-                char *sql = cc_xasprintf("DROP SCHEMA %s CASCADE", q);
-                ck_assert_int_eq(cc_db_exec(conn, sql, 0, NULL, NULL), 0);
-                free(sql);
-                PQfreemem(q);
-        }
-        PQclear(res);
-        free(like);
-        cc_db_release(conn);
-        cc_db_pool_free(pool);
+        cc_test_drop_schemas(prefix);
 }
 
 START_TEST(migrate_applies_in_name_order_and_records)
 {
-        struct cc_db_pool *pool = pool_open(1);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 10000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char schema[64], buf[256], err[256];
         new_schema(schema, sizeof(schema));
         /* Listed out of order; 002 only works after 001, and both use unqualified names. */
@@ -110,13 +62,13 @@ START_TEST(migrate_applies_in_name_order_and_records)
         ck_assert_msg(r == 0, "migrate: %d %s", r, err);
         ck_assert_str_eq(applied(conn, schema, buf, sizeof(buf)), "001_items,002_note");
         char *sql = cc_xasprintf("SELECT note FROM %s.items WHERE id = 1", schema);
-        ck_assert_str_eq(value(conn, sql, NULL, buf, sizeof(buf)), "it's here");
+        ck_assert_str_eq(cc_test_query_value(conn, sql, NULL, buf, sizeof(buf)), "it's here");
         free(sql);
         ck_assert(!relation_exists(conn, "public.items"));
         char *when = cc_xasprintf("SELECT count(*) FROM %s.schema_migrations "
                                   "WHERE applied_at > now() - interval '1 hour'",
                                   schema);
-        ck_assert_str_eq(value(conn, when, NULL, buf, sizeof(buf)), "2");
+        ck_assert_str_eq(cc_test_query_value(conn, when, NULL, buf, sizeof(buf)), "2");
         free(when);
         cc_db_release(conn);
         cc_db_pool_free(pool);
@@ -125,8 +77,8 @@ END_TEST
 
 START_TEST(migrate_second_run_applies_only_new)
 {
-        struct cc_db_pool *pool = pool_open(1);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 10000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char schema[64], buf[256], err[256];
         new_schema(schema, sizeof(schema));
         const struct cc_migration migs[] = {
@@ -138,7 +90,7 @@ START_TEST(migrate_second_run_applies_only_new)
         ck_assert_int_eq(cc_migrate_run(conn, schema, migs, 2, err, sizeof(err)), 0);
         ck_assert_int_eq(cc_migrate_run(conn, schema, migs, 2, err, sizeof(err)), 0);
         char *sql = cc_xasprintf("SELECT string_agg(n::text, ',' ORDER BY n) FROM %s.runs", schema);
-        ck_assert_str_eq(value(conn, sql, NULL, buf, sizeof(buf)), "1,2");
+        ck_assert_str_eq(cc_test_query_value(conn, sql, NULL, buf, sizeof(buf)), "1,2");
         free(sql);
         ck_assert_str_eq(applied(conn, schema, buf, sizeof(buf)), "001_runs,002_more");
         ck_assert_int_eq(PQtransactionStatus(cc_db_conn_pg(conn)), PQTRANS_IDLE);
@@ -149,8 +101,8 @@ END_TEST
 
 START_TEST(migrate_failure_rolls_back_and_stops)
 {
-        struct cc_db_pool *pool = pool_open(2);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 2, 10000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char schema[64], buf[256], err[256];
         new_schema(schema, sizeof(schema));
         const struct cc_migration migs[] = {
@@ -171,12 +123,14 @@ START_TEST(migrate_failure_rolls_back_and_stops)
         ck_assert_int_eq(PQtransactionStatus(cc_db_conn_pg(conn)), PQTRANS_IDLE);
 
         /* The lock was released: another session can take it at once. */
-        struct cc_db_conn *other = acquire(pool);
+        struct cc_db_conn *other = cc_test_acquire(pool);
         char *key = cc_xasprintf("cc_migrate:%s", schema);
-        ck_assert_str_eq(
-            value(other, "SELECT pg_try_advisory_lock(hashtext($1))", key, buf, sizeof(buf)), "t");
-        ck_assert_str_eq(
-            value(other, "SELECT pg_advisory_unlock(hashtext($1))", key, buf, sizeof(buf)), "t");
+        ck_assert_str_eq(cc_test_query_value(other, "SELECT pg_try_advisory_lock(hashtext($1))",
+                                             key, buf, sizeof(buf)),
+                         "t");
+        ck_assert_str_eq(cc_test_query_value(other, "SELECT pg_advisory_unlock(hashtext($1))", key,
+                                             buf, sizeof(buf)),
+                         "t");
         cc_db_release(other);
 
         /* Fixed, the run continues where it stopped. */
@@ -200,8 +154,8 @@ END_TEST
 
 START_TEST(migrate_rejects_bad_schema_names)
 {
-        struct cc_db_pool *pool = pool_open(1);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 10000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         const struct cc_migration migs[] = {{"001", "CREATE TABLE x (id int);"}};
         const char *bad[] = {"",
                              "Upper",
@@ -215,8 +169,9 @@ START_TEST(migrate_rejects_bad_schema_names)
                 err[0] = '\0';
                 ck_assert_int_eq(cc_migrate_run(conn, bad[i], migs, 1, err, sizeof(err)), -EINVAL);
                 ck_assert_msg(strstr(err, "schema"), "err: %s", err);
-                ck_assert_str_eq(value(conn, "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
-                                       bad[i], buf, sizeof(buf)),
+                ck_assert_str_eq(cc_test_query_value(
+                                     conn, "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
+                                     bad[i], buf, sizeof(buf)),
                                  "0");
         }
         cc_db_release(conn);
@@ -226,8 +181,8 @@ END_TEST
 
 START_TEST(migrate_rejects_commit_inside_migration)
 {
-        struct cc_db_pool *pool = pool_open(1);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 10000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char schema[64], buf[256], err[256];
         new_schema(schema, sizeof(schema));
         const struct cc_migration migs[] = {{"001_commits", "CREATE TABLE c (id int); COMMIT;"}};
@@ -241,8 +196,8 @@ END_TEST
 
 START_TEST(migrate_refuses_caller_transaction)
 {
-        struct cc_db_pool *pool = pool_open(1);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 10000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char schema[64], buf[16], err[256];
         new_schema(schema, sizeof(schema));
         const struct cc_migration migs[] = {{"001", "CREATE TABLE x (id int);"}};
@@ -252,8 +207,9 @@ START_TEST(migrate_refuses_caller_transaction)
         /* The caller's transaction is still its own to end. */
         ck_assert_int_eq(PQtransactionStatus(cc_db_conn_pg(conn)), PQTRANS_INTRANS);
         cc_db_rollback(conn);
-        ck_assert_str_eq(value(conn, "SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema,
-                               buf, sizeof(buf)),
+        ck_assert_str_eq(cc_test_query_value(conn,
+                                             "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
+                                             schema, buf, sizeof(buf)),
                          "0");
         cc_db_release(conn);
         cc_db_pool_free(pool);
@@ -288,7 +244,7 @@ static void *runner_run(void *arg)
 
 START_TEST(migrate_concurrent_runners_apply_once)
 {
-        struct cc_db_pool *pool = pool_open(RUNNERS);
+        struct cc_db_pool *pool = cc_test_pool(NULL, RUNNERS, 10000);
         char schema[64], buf[256];
         new_schema(schema, sizeof(schema));
         /* The sleep widens the window in which an unlocked runner would also apply 002. */
@@ -310,9 +266,9 @@ START_TEST(migrate_concurrent_runners_apply_once)
         }
         pthread_barrier_destroy(&start);
 
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         char *sql = cc_xasprintf("SELECT count(*) FROM %s.counter", schema);
-        ck_assert_str_eq(value(conn, sql, NULL, buf, sizeof(buf)), "1");
+        ck_assert_str_eq(cc_test_query_value(conn, sql, NULL, buf, sizeof(buf)), "1");
         free(sql);
         ck_assert_str_eq(applied(conn, schema, buf, sizeof(buf)), "001_counter,002_bump");
         cc_db_release(conn);

@@ -23,80 +23,27 @@ struct fixture {
         struct cc_kafka_producer *producer;
 };
 
-/* The pool's sessions use the schema, as a service's do. */
-static struct cc_db_pool *pool_for(const char *schema)
-{
-        const char *url = cc_test_env("CC_TEST_DATABASE_URL");
-        char *conninfo = cc_xasprintf("%s%soptions=-c%%20search_path%%3D%s", url,
-                                      strchr(url, '?') ? "&" : "?", schema);
-        struct cc_db_pool *pool = cc_db_pool_new(conninfo, 4, 10000);
-        free(conninfo);
-        ck_assert_ptr_nonnull(pool);
-        return pool;
-}
-
-static struct cc_db_conn *acquire(struct cc_db_pool *pool)
-{
-        struct cc_db_conn *conn = NULL;
-        int r = cc_db_acquire(pool, &conn);
-        ck_assert_msg(r == 0, "acquire: %s", strerror(-r));
-        return conn;
-}
-
-static long long query_int(struct cc_db_pool *pool, const char *sql)
-{
-        struct cc_db_conn *conn = acquire(pool);
-        PGresult *res = NULL;
-        int r = cc_db_exec(conn, sql, 0, NULL, &res);
-        ck_assert_msg(r == 0, "%s: %s", sql, cc_db_error(conn));
-        long long v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
-        cc_db_release(conn);
-        return v;
-}
-
-static struct cc_kafka_producer *producer_new(const char *const *extra_conf)
-{
-        char err[256];
-        struct cc_kafka_producer *p =
-            cc_kafka_producer_new(cc_test_env("CC_TEST_KAFKA_BROKERS"), "outbox-test", NULL, NULL,
-                                  extra_conf, err, sizeof(err));
-        ck_assert_msg(p != NULL, "producer: %s", err);
-        return p;
-}
-
-static void create_topic(const char *name)
-{
-        char cmd[128], answer[256];
-        snprintf(cmd, sizeof(cmd), "topic %s 3", name);
-        cc_test_devbroker(cmd, answer, sizeof(answer));
-        ck_assert_msg(strncmp(answer, "ok", 2) == 0, "%s: %s", cmd, answer);
-}
-
 static void fixture_open(struct fixture *f, const char *const *producer_conf)
 {
         char err[256];
         cc_test_unique(prefix, f->schema, sizeof(f->schema));
         snprintf(f->topic, sizeof(f->topic), "cc.test.%s", f->schema);
-        create_topic(f->topic);
-        f->pool = pool_for(f->schema);
-        struct cc_db_conn *conn = acquire(f->pool);
+        cc_test_topic(f->topic, 3);
+        /* The pool's sessions use the schema, as a service's do. */
+        f->pool = cc_test_pool(f->schema, 4, 10000);
+        struct cc_db_conn *conn = cc_test_acquire(f->pool);
         int r = cc_migrate_run(conn, f->schema, &cc_outbox_migration, 1, err, sizeof(err));
         ck_assert_msg(r == 0, "migrate: %s", err);
         cc_db_release(conn);
-        f->producer = producer_new(producer_conf);
+        f->producer = cc_test_producer("outbox-test", NULL, NULL, producer_conf);
 }
 
 static void fixture_close(struct fixture *f)
 {
         ck_assert_int_eq(cc_kafka_producer_flush(f->producer, 10000), 0);
         cc_kafka_producer_free(f->producer);
-        struct cc_db_conn *conn = acquire(f->pool);
-        char *sql = cc_xasprintf("DROP SCHEMA %s CASCADE", f->schema);
-        ck_assert_int_eq(cc_db_exec(conn, sql, 0, NULL, NULL), 0);
-        free(sql);
-        cc_db_release(conn);
         cc_db_pool_free(f->pool);
+        ck_assert_int_eq(cc_test_drop_schemas(f->schema), 1);
 }
 
 static struct cc_outbox_relay *relay_start(struct fixture *f, struct cc_kafka_producer *producer,
@@ -138,7 +85,7 @@ static void add_event(struct cc_db_conn *conn, const char *topic, const char *ke
 static void write_events(struct fixture *f, int n, int per_tx, int nkeys,
                          char (*ret_ids)[CC_UUID_LEN + 1])
 {
-        struct cc_db_conn *conn = acquire(f->pool);
+        struct cc_db_conn *conn = cc_test_acquire(f->pool);
         for (int i = 0; i < n; i += per_tx) {
                 ck_assert_int_eq(cc_db_begin(conn), 0);
                 for (int j = i; j < n && j < i + per_tx; j++) {
@@ -167,13 +114,8 @@ struct collector {
 
 static void collector_open(struct collector *c, const char *topic)
 {
-        char group[64], err[256];
-        const char *topics[] = {topic};
         memset(c, 0, sizeof(*c));
-        c->kc = cc_kafka_consumer_new(cc_test_env("CC_TEST_KAFKA_BROKERS"),
-                                      cc_test_unique("obxg", group, sizeof(group)), topics, 1, NULL,
-                                      err, sizeof(err));
-        ck_assert_msg(c->kc != NULL, "consumer: %s", err);
+        c->kc = cc_test_consumer(topic, NULL, NULL);
 }
 
 static void collector_close(struct collector *c)
@@ -202,10 +144,8 @@ static bool header_is(const struct cc_kafka_message *msg, const char *name, cons
 static void collect(struct collector *c, size_t distinct, int timeout_ms)
 {
         int64_t deadline = cc_monotonic_us() + (int64_t)timeout_ms * 1000;
-        while (c->distinct < distinct && cc_monotonic_us() < deadline) {
-                struct cc_kafka_message msg;
-                if (cc_kafka_consume(c->kc, 100, &msg) != 0)
-                        continue;
+        struct cc_kafka_message msg;
+        while (c->distinct < distinct && cc_test_consume(c->kc, deadline, &msg) == 0) {
                 Cc__Events__V1__Envelope *env = cc_event_unpack(msg.value, msg.value_len);
                 ck_assert_msg(env != NULL, "undecodable message on %s", msg.topic);
                 ck_assert(header_is(&msg, "type", env->type));
@@ -229,20 +169,27 @@ static void collect(struct collector *c, size_t distinct, int timeout_ms)
         }
 }
 
+/* Kicks the relay (its next poll may be far away) until its backlog is want; false when
+ * timeout_ms passed first. */
+static bool wait_backlog(struct cc_outbox_relay *relay, int64_t want, int timeout_ms)
+{
+        return CC_TEST_WAIT(cc_outbox_backlog(relay) == want ||
+                                (cc_outbox_relay_kick(relay), false),
+                            timeout_ms, 50);
+}
+
 /* Waits until every outbox row has published_at and the relay's backlog says 0. */
 static void wait_drained(struct fixture *f, struct cc_outbox_relay *relay, int timeout_ms)
 {
         char *sql =
             cc_xasprintf("SELECT count(*) FROM %s.outbox WHERE published_at IS NULL", f->schema);
-        int64_t deadline = cc_monotonic_us() + (int64_t)timeout_ms * 1000;
+        int64_t t0 = cc_monotonic_us();
         long long unpublished;
-        while ((unpublished = query_int(f->pool, sql)) != 0 && cc_monotonic_us() < deadline)
-                usleep(50000);
+        CC_TEST_WAIT((unpublished = cc_test_pool_query_int(f->pool, sql, NULL)) == 0, timeout_ms,
+                     50);
         ck_assert_int_eq(unpublished, 0);
-        while (cc_outbox_backlog(relay) != 0 && cc_monotonic_us() < deadline) {
-                cc_outbox_relay_kick(relay);
-                usleep(50000);
-        }
+        int left_ms = timeout_ms - (int)((cc_monotonic_us() - t0) / 1000);
+        wait_backlog(relay, 0, left_ms);
         ck_assert_int_eq(cc_outbox_backlog(relay), 0);
         free(sql);
 }
@@ -255,7 +202,7 @@ START_TEST(outbox_publishes_each_committed_event_once_in_order)
         struct collector c;
         collector_open(&c, f.topic);
         /* Two replicas on one schema: only the one holding the lock may publish. */
-        struct cc_kafka_producer *other = producer_new(NULL);
+        struct cc_kafka_producer *other = cc_test_producer("outbox-test", NULL, NULL, NULL);
         struct cc_outbox_relay *a = relay_start(&f, f.producer, 100, 1000);
         struct cc_outbox_relay *b = relay_start(&f, other, 100, 1000);
 
@@ -298,27 +245,20 @@ START_TEST(outbox_keeps_events_through_a_broker_outage)
         enum { N = 100 };
         /* Deliveries time out during the outage, so the relay must send those rows again. */
         const char *const conf[] = {"message.timeout.ms", "2000", NULL};
-        char answer[128];
         struct fixture f;
         fixture_open(&f, conf);
         struct cc_outbox_relay *relay = relay_start(&f, f.producer, 50, 200);
 
-        cc_test_devbroker("down", answer, sizeof(answer));
-        ck_assert_msg(strncmp(answer, "ok", 2) == 0, "down: %s", answer);
+        cc_test_devbroker_ok("down");
         static char ids[N][CC_UUID_LEN + 1];
         write_events(&f, N, 5, 4, ids); /* every commit succeeds with Kafka down */
-        int64_t deadline = cc_monotonic_us() + 5000000;
-        while (cc_outbox_backlog(relay) < N && cc_monotonic_us() < deadline) {
-                cc_outbox_relay_kick(relay);
-                usleep(50000);
-        }
+        wait_backlog(relay, N, 5000);
         ck_assert_int_eq(cc_outbox_backlog(relay), N);
         ck_assert_uint_eq(cc_outbox_published(relay), 0);
         /* Long enough for the first deliveries to be reported failed. */
         usleep(3000000);
         ck_assert_int_eq(cc_outbox_backlog(relay), N);
-        cc_test_devbroker("up", answer, sizeof(answer));
-        ck_assert_msg(strncmp(answer, "ok", 2) == 0, "up: %s", answer);
+        cc_test_devbroker_ok("up");
 
         struct collector c;
         collector_open(&c, f.topic);
@@ -344,7 +284,7 @@ START_TEST(outbox_publishes_only_committed_events)
         struct cc_outbox_relay *relay = relay_start(&f, f.producer, 100, 1000);
 
         char lost[CC_UUID_LEN + 1], kept[CC_UUID_LEN + 1];
-        struct cc_db_conn *conn = acquire(f.pool);
+        struct cc_db_conn *conn = cc_test_acquire(f.pool);
         ck_assert_int_eq(cc_db_begin(conn), 0);
         add_event(conn, f.topic, "same-key", 1, lost);
         cc_db_rollback(conn);
@@ -359,13 +299,13 @@ START_TEST(outbox_publishes_only_committed_events)
         ck_assert_str_eq(c.items[0].event_id, kept);
         ck_assert(!collector_has(&c, lost));
         char *sql = cc_xasprintf("SELECT count(*) FROM %s.outbox", f.schema);
-        ck_assert_int_eq(query_int(f.pool, sql), 1);
+        ck_assert_int_eq(cc_test_pool_query_int(f.pool, sql, NULL), 1);
         free(sql);
         wait_drained(&f, relay, 10000);
 
         /* An id taken before the relay passed a higher one, committed after: still published. */
         char early[CC_UUID_LEN + 1], later[CC_UUID_LEN + 1];
-        struct cc_db_conn *slow = acquire(f.pool);
+        struct cc_db_conn *slow = cc_test_acquire(f.pool);
         ck_assert_int_eq(cc_db_begin(slow), 0);
         add_event(slow, f.topic, "slow-key", 3, early);
         write_events(&f, 1, 1, 1, &later);
@@ -400,7 +340,7 @@ START_TEST(outbox_notify_wakes_the_relay)
         ck_assert(collector_has(&c, first));
         wait_drained(&f, relay, 5000);
 
-        struct cc_db_conn *conn = acquire(f.pool);
+        struct cc_db_conn *conn = cc_test_acquire(f.pool);
         ck_assert_int_eq(cc_db_begin(conn), 0);
         add_event(conn, f.topic, "key-0", 1, second);
         ck_assert_int_eq(cc_db_commit(conn), 0);
@@ -420,8 +360,8 @@ START_TEST(outbox_add_refuses_bad_input_and_autocommit)
 {
         char schema[64], err[256];
         cc_test_unique(prefix, schema, sizeof(schema));
-        struct cc_db_pool *pool = pool_for(schema);
-        struct cc_db_conn *conn = acquire(pool);
+        struct cc_db_pool *pool = cc_test_pool(schema, 4, 10000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
         ck_assert_int_eq(cc_migrate_run(conn, schema, &cc_outbox_migration, 1, err, sizeof(err)),
                          0);
         char id[CC_UUID_LEN + 1];
@@ -444,11 +384,9 @@ START_TEST(outbox_add_refuses_bad_input_and_autocommit)
         cc_db_rollback(conn);
         const struct cc_outbox_relay_config bad = {.conninfo = "x", .schema = "Bad-Name"};
         ck_assert_ptr_null(cc_outbox_relay_start(&bad));
-        char *sql = cc_xasprintf("DROP SCHEMA %s CASCADE", schema);
-        ck_assert_int_eq(cc_db_exec(conn, sql, 0, NULL, NULL), 0);
-        free(sql);
         cc_db_release(conn);
         cc_db_pool_free(pool);
+        ck_assert_int_eq(cc_test_drop_schemas(schema), 1);
 }
 END_TEST
 
@@ -459,24 +397,7 @@ static void suite_setup(void)
 
 static void suite_teardown(void)
 {
-        struct cc_db_pool *pool = cc_db_pool_new(cc_test_env("CC_TEST_DATABASE_URL"), 1, 10000);
-        struct cc_db_conn *conn = acquire(pool);
-        char *like = cc_xasprintf("%s\\_%%", prefix);
-        const char *p[] = {like};
-        PGresult *res = NULL;
-        ck_assert_int_eq(
-            cc_db_exec(conn, "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", 1, p, &res),
-            0);
-        for (int i = 0; i < PQntuples(res); i++) {
-                char *sql = cc_xasprintf("DROP SCHEMA %s CASCADE", PQgetvalue(res, i, 0));
-                if (cc_db_exec(conn, sql, 0, NULL, NULL) != 0)
-                        fprintf(stderr, "cannot drop %s\n", PQgetvalue(res, i, 0));
-                free(sql);
-        }
-        PQclear(res);
-        free(like);
-        cc_db_release(conn);
-        cc_db_pool_free(pool);
+        cc_test_drop_schemas(prefix);
 }
 
 /* Runs in the parent process, so the brokers come back even when the outage test failed

@@ -14,8 +14,10 @@
 #include "cc/kafka.h"
 #include "cc/service.h"
 
+/* Each test's service gets a schema of its own under this prefix (made by the parent process,
+ * which drops them all at the end, also after a failed test). */
+static char prefix[48];
 static char schema[64];
-static char keyfile[512];
 
 static const struct cc_migration migrations[] = {
     {"001_notes", "CREATE TABLE notes (id uuid PRIMARY KEY, org_id uuid NOT NULL, "
@@ -87,16 +89,10 @@ static struct cc_service_def def = {
 
 static void set_env(void)
 {
-        snprintf(keyfile, sizeof(keyfile), "%s/jwt-public.pem", cc_test_env("CC_TEST_KEYS_DIR"));
-        setenv("CC_DATABASE_URL", cc_test_env("CC_TEST_DATABASE_URL"), 1);
-        setenv("CC_KAFKA_BROKERS", cc_test_env("CC_TEST_KAFKA_BROKERS"), 1);
-        setenv("CC_JWT_PUBLIC_KEY_FILE", keyfile, 1);
-        setenv("CC_HTTP_PORT", "0", 1);
-        setenv("CC_HTTP_BIND", "127.0.0.1", 1);
-        setenv("CC_HTTP_THREADS", "2", 1);
+        cc_test_service_env(0);
         setenv("CC_OUTBOX_POLL_MS", "200", 1);
         setenv("CC_LOG_LEVEL", "warn", 1);
-        cc_test_unique("svctest", schema, sizeof(schema));
+        cc_test_unique(prefix, schema, sizeof(schema));
         def.name = schema;
 }
 
@@ -111,6 +107,13 @@ static long get(int port, const char *path, char **ret_body)
                 *ret_body = strdup(r.body);
         cc_test_response_fini(&r);
         return st;
+}
+
+/* GET /readyz; *body (freed first) gets the answer's body. */
+static long readyz(int port, char **body)
+{
+        free(*body);
+        return get(port, "/readyz", body);
 }
 
 START_TEST(service_starts_migrates_and_serves)
@@ -167,22 +170,12 @@ START_TEST(service_not_ready_while_brokers_down)
         cc_test_devbroker("down", buf, sizeof(buf));
         long st = 0;
         char *body = NULL;
-        for (int i = 0; i < 100 && st != 503; i++) {
-                free(body);
-                body = NULL;
-                st = get(port, "/readyz", &body);
-                if (st != 503)
-                        usleep(100 * 1000);
-        }
+        CC_TEST_WAIT((st = readyz(port, &body)) == 503, 15000, 100);
         cc_test_devbroker("up", buf, sizeof(buf));
         ck_assert_int_eq(st, 503);
         ck_assert_msg(strstr(body, "kafka") != NULL, "body: %s", body);
         free(body);
-        for (int i = 0; i < 100 && st != 200; i++) {
-                st = get(port, "/readyz", NULL);
-                if (st != 200)
-                        usleep(100 * 1000);
-        }
+        CC_TEST_WAIT((st = get(port, "/readyz", NULL)) == 200, 15000, 100);
         ck_assert_int_eq(st, 200);
         ck_assert_int_eq(get(port, "/healthz", NULL), 200);
         cc_service_stop(svc);
@@ -235,18 +228,11 @@ START_TEST(service_request_event_reaches_kafka_through_outbox)
         ck_assert_str_eq(r.body, "{\"detail\":\"Authentication failed\"}");
         cc_test_response_fini(&r);
 
-        char group[64], kerr[256];
-        cc_test_unique("svcgroup", group, sizeof(group));
-        const char *topics[] = {"cc.users.v1"};
-        struct cc_kafka_consumer *c = cc_kafka_consumer_new(
-            cc_test_env("CC_TEST_KAFKA_BROKERS"), group, topics, 1, NULL, kerr, sizeof(kerr));
-        ck_assert_msg(c != NULL, "consumer: %s", kerr);
+        struct cc_kafka_consumer *c = cc_test_consumer("cc.users.v1", NULL, NULL);
         bool found = false;
         int64_t deadline = cc_monotonic_us() + 30 * 1000000LL;
-        while (!found && cc_monotonic_us() < deadline) {
-                struct cc_kafka_message msg;
-                if (cc_kafka_consume(c, 500, &msg) < 0)
-                        continue;
+        struct cc_kafka_message msg;
+        while (!found && cc_test_consume(c, deadline, &msg) == 0) {
                 Cc__Events__V1__Envelope *env = cc_event_unpack(msg.value, msg.value_len);
                 if (env && strcmp(env->event_id, event_id) == 0) {
                         found = true;
@@ -266,11 +252,22 @@ START_TEST(service_request_event_reaches_kafka_through_outbox)
 }
 END_TEST
 
+static void suite_setup(void)
+{
+        cc_test_unique("svctest", prefix, sizeof(prefix));
+}
+
+static void suite_teardown(void)
+{
+        cc_test_drop_schemas(prefix);
+}
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("service");
         TCase *tc = tcase_create("service");
         tcase_set_timeout(tc, 120);
+        tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
         tcase_add_test(tc, service_starts_migrates_and_serves);
         tcase_add_test(tc, service_not_ready_while_brokers_down);
         tcase_add_test(tc, service_refuses_bad_settings);

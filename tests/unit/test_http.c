@@ -1,19 +1,14 @@
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <openssl/bio.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cc/http.h"
@@ -136,46 +131,16 @@ static int is_ready(void *userdata, char *why, size_t why_len)
 
 /* ---- tokens ---- */
 
-static char *b64(const void *data, size_t len)
-{
-        char *out = malloc(4 * ((len + 2) / 3) + 1);
-        size_t n = cc_base64url_encode(data, len, out);
-        out[n] = '\0';
-        return out;
-}
-
 static char *sign_token(const char *role, long exp_offset)
 {
         long now = (long)(cc_now_ms() / 1000);
-        char payload[512];
-        snprintf(payload, sizeof(payload),
-                 "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"%s\",\"org\":\"%s\",\"role\":\"%s\","
-                 "\"type\":\"access\",\"iat\":%ld,\"exp\":%ld}",
-                 ISSUER, AUDIENCE, USER_ID, ORG_ID, role, now, now + exp_offset);
-        const char header[] = "{\"alg\":\"ES256\",\"typ\":\"JWT\"}";
-        char *h = b64(header, strlen(header)), *p = b64(payload, strlen(payload));
-        char *input = cc_xasprintf("%s.%s", h, p);
-
-        unsigned char der[128];
-        size_t der_len = sizeof(der);
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        ck_assert_int_eq(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, signing_key), 1);
-        ck_assert_int_eq(EVP_DigestSign(ctx, der, &der_len, (unsigned char *)input, strlen(input)),
-                         1);
-        EVP_MD_CTX_free(ctx);
-        const unsigned char *dp = der;
-        ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &dp, (long)der_len);
-        ck_assert_ptr_nonnull(sig);
-        unsigned char raw[64];
-        BN_bn2binpad(ECDSA_SIG_get0_r(sig), raw, 32);
-        BN_bn2binpad(ECDSA_SIG_get0_s(sig), raw + 32, 32);
-        ECDSA_SIG_free(sig);
-        char *s = b64(raw, sizeof(raw));
-        char *token = cc_xasprintf("%s.%s", input, s);
-        free(h);
-        free(p);
-        free(s);
-        free(input);
+        char *payload = cc_xasprintf(
+            "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"%s\",\"org\":\"%s\",\"role\":\"%s\","
+            "\"type\":\"access\",\"iat\":%ld,\"exp\":%ld}",
+            ISSUER, AUDIENCE, USER_ID, ORG_ID, role, now, now + exp_offset);
+        char *token =
+            cc_test_sign_es256(signing_key, "{\"alg\":\"ES256\",\"typ\":\"JWT\"}", payload);
+        free(payload);
         return token;
 }
 
@@ -183,14 +148,9 @@ static void make_verifier(void)
 {
         signing_key = EVP_EC_gen("P-256");
         ck_assert_ptr_nonnull(signing_key);
-        BIO *bio = BIO_new(BIO_s_mem());
-        ck_assert_int_eq(PEM_write_bio_PUBKEY(bio, signing_key), 1);
-        char *pem;
-        long n = BIO_get_mem_data(bio, &pem);
-        char *copy = cc_xstrndup(pem, (size_t)n);
-        BIO_free(bio);
-        verifier = cc_jwt_verifier_new(copy, ISSUER, AUDIENCE, 64);
-        free(copy);
+        char *pem = cc_test_public_pem(signing_key);
+        verifier = cc_jwt_verifier_new(pem, ISSUER, AUDIENCE, 64);
+        free(pem);
         ck_assert_ptr_nonnull(verifier);
 }
 
@@ -487,6 +447,14 @@ START_TEST(http_request_id_echoed_or_generated)
 }
 END_TEST
 
+/* Reads the file from its start into buf; whether it holds needle. */
+static bool read_contains(int fd, char *buf, size_t len, const char *needle)
+{
+        ssize_t n = pread(fd, buf, len - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        return strstr(buf, needle) != NULL;
+}
+
 START_TEST(http_request_logged_once_at_info)
 {
         char path[] = "/tmp/cc_test_http_log_XXXXXX";
@@ -505,14 +473,7 @@ START_TEST(http_request_logged_once_at_info)
         /* The line is written when the connection reports the request complete, just after the
          * client has its answer. */
         char buf[4096] = "";
-        int64_t deadline = cc_monotonic_us() + 5000000;
-        while (cc_monotonic_us() < deadline) {
-                ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-                buf[n > 0 ? n : 0] = '\0';
-                if (strstr(buf, "log-me-7"))
-                        break;
-                usleep(5000);
-        }
+        CC_TEST_WAIT(read_contains(fd, buf, sizeof(buf), "log-me-7"), 5000, 5);
         dup2(saved, STDERR_FILENO);
         close(saved);
         close(fd);
@@ -549,22 +510,20 @@ END_TEST
 
 /* Counters are bumped when MHD reports a request complete, a moment after the client has the
  * reply, so poll until the expected line shows up. */
+static bool metrics_have(const char *line)
+{
+        char *text = cc_metrics_render();
+        bool found = strstr(text, line) != NULL;
+        free(text);
+        return found;
+}
+
 static bool metrics_contain(const char *line, char **ret_text)
 {
-        int64_t deadline = cc_monotonic_us() + 5000000;
-        for (;;) {
-                char *text = cc_metrics_render();
-                if (strstr(text, line) || cc_monotonic_us() > deadline) {
-                        bool found = strstr(text, line) != NULL;
-                        if (ret_text)
-                                *ret_text = text;
-                        else
-                                free(text);
-                        return found;
-                }
-                free(text);
-                usleep(2000);
-        }
+        bool found = CC_TEST_WAIT(metrics_have(line), 5000, 2);
+        if (ret_text)
+                *ret_text = cc_metrics_render();
+        return found;
 }
 
 START_TEST(http_metrics_count_requests)
@@ -699,22 +658,12 @@ START_TEST(http_auth_401_403_200)
 }
 END_TEST
 
-static int connect_raw(void)
-{
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        ck_assert_int_ge(fd, 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET,
-                                 .sin_port = htons((uint16_t)cc_http_server_port(srv))};
-        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-        ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        return fd;
-}
-
 START_TEST(http_slow_client_disconnected)
 {
         cc_http_server_free(srv);
         start_server(1, 0);
-        int fd = connect_raw();
+        int fd = cc_test_connect("127.0.0.1", cc_http_server_port(srv));
+        ck_assert_int_ge(fd, 0);
         const char partial[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
         ck_assert_int_eq(write(fd, partial, sizeof(partial) - 1), (ssize_t)sizeof(partial) - 1);
         int64_t start = cc_monotonic_us();
@@ -791,10 +740,7 @@ START_TEST(http_graceful_stop_finishes_inflight)
         struct slow_call sc = {0};
         pthread_t t;
         ck_assert_int_eq(pthread_create(&t, NULL, slow_client, &sc), 0);
-        int64_t deadline = cc_monotonic_us() + 5000000;
-        while (!atomic_load(&slow_entered) && cc_monotonic_us() < deadline)
-                usleep(1000);
-        ck_assert(atomic_load(&slow_entered));
+        ck_assert(CC_TEST_WAIT(atomic_load(&slow_entered), 5000, 1));
         int64_t start = cc_monotonic_us();
         cc_http_server_stop(srv);
         int64_t stop_ms = (cc_monotonic_us() - start) / 1000;
@@ -804,12 +750,8 @@ START_TEST(http_graceful_stop_finishes_inflight)
         ck_assert_int_lt(stop_ms, 5000);
 
         /* Nothing listens any more. */
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET,
-                                 .sin_port = htons((uint16_t)cc_http_server_port(srv))};
-        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-        ck_assert_int_ne(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        close(fd);
+        int fd = cc_test_connect("127.0.0.1", cc_http_server_port(srv));
+        ck_assert_int_lt(fd, 0);
 }
 END_TEST
 

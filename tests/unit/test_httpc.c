@@ -1,6 +1,5 @@
 #include "cc/httpc.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -9,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -294,23 +292,10 @@ START_TEST(httpc_parallel_requests)
 }
 END_TEST
 
-/* A port with a bound socket that does not listen: connecting is refused at once. */
-static int refusing_port(int *ret_fd)
-{
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        socklen_t len = sizeof(sa);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-        *ret_fd = fd;
-        return ntohs(sa.sin_port);
-}
-
 START_TEST(httpc_connect_refused)
 {
-        int fd;
-        struct cc_httpc *c = client_for(refusing_port(&fd), 5000, 5, 1000);
+        int port, fd = cc_test_bound_socket(&port);
+        struct cc_httpc *c = client_for(port, 5000, 5, 1000);
         int64_t t0 = cc_monotonic_us();
         ck_assert_int_eq(get_status(c, "/x", NULL), -ECONNREFUSED);
         ck_assert_int_lt(cc_monotonic_us() - t0, 500000);
@@ -339,13 +324,9 @@ END_TEST
 /* Retries until the breaker lets a call through; returns its result. */
 static int wait_for_trial(struct cc_httpc *c, const char *path, long *ret_status)
 {
-        int64_t deadline = cc_monotonic_us() + 5000000;
-        for (;;) {
-                int r = get_status(c, path, ret_status);
-                if (r != -EHOSTDOWN || cc_monotonic_us() > deadline)
-                        return r;
-                usleep(5000);
-        }
+        int r;
+        CC_TEST_WAIT((r = get_status(c, path, ret_status)) != -EHOSTDOWN, 5000, 5);
+        return r;
 }
 
 START_TEST(httpc_breaker_opens_and_fails_fast)
@@ -417,8 +398,8 @@ END_TEST
 
 START_TEST(httpc_timeouts_and_refusals_open_breaker)
 {
-        int fd;
-        struct cc_httpc *c = client_for(refusing_port(&fd), 5000, 2, 60000);
+        int port, fd = cc_test_bound_socket(&port);
+        struct cc_httpc *c = client_for(port, 5000, 2, 60000);
         ck_assert_int_eq(get_status(c, "/", NULL), -ECONNREFUSED);
         ck_assert_int_eq(get_status(c, "/", NULL), -ECONNREFUSED);
         ck_assert_int_eq(get_status(c, "/", NULL), -EHOSTDOWN);
@@ -461,9 +442,7 @@ START_TEST(httpc_half_open_lets_one_call_through)
         struct trial_arg a = {.c = c};
         pthread_t th;
         pthread_create(&th, NULL, trial_worker, &a);
-        int64_t deadline = cc_monotonic_us() + 5000000;
-        while (atomic_load(&srv.requests) < 2 && cc_monotonic_us() < deadline)
-                usleep(1000);
+        CC_TEST_WAIT(atomic_load(&srv.requests) >= 2, 5000, 1);
         ck_assert_int_eq(atomic_load(&srv.requests), 2);
         ck_assert_int_eq(cc_breaker_state(cc_httpc_breaker(c)), CC_BREAKER_HALF_OPEN);
         ck_assert_int_eq(get_status(c, "/b", NULL), -EHOSTDOWN);
@@ -554,13 +533,7 @@ END_TEST
 
 static bool wait_allowed(struct cc_breaker *b)
 {
-        int64_t deadline = cc_monotonic_us() + 5000000;
-        while (!cc_breaker_allow(b)) {
-                if (cc_monotonic_us() > deadline)
-                        return false;
-                usleep(2000);
-        }
-        return true;
+        return CC_TEST_WAIT(cc_breaker_allow(b), 5000, 2);
 }
 
 START_TEST(breaker_half_open_trial)

@@ -8,8 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/bn.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
@@ -36,48 +34,9 @@ static EVP_PKEY *gen_key(const char *type, const char *param)
         return k;
 }
 
-static char *public_pem(EVP_PKEY *k)
-{
-        BIO *bio = BIO_new(BIO_s_mem());
-        ck_assert_int_eq(PEM_write_bio_PUBKEY(bio, k), 1);
-        char *data;
-        long n = BIO_get_mem_data(bio, &data);
-        char *pem = strndup(data, (size_t)n);
-        BIO_free(bio);
-        return pem;
-}
-
 static void b64(const void *in, size_t n, char *out)
 {
         cc_base64url_encode(in, n, out);
-}
-
-/* ES256 over "header.payload": DER signature from OpenSSL turned into the raw r||s JWS form. */
-static char *sign_es256(EVP_PKEY *k, const char *header, const char *payload)
-{
-        size_t hl = strlen(header), pl = strlen(payload);
-        char *tok = malloc(2 * (hl + pl) + 200);
-        b64(header, hl, tok);
-        strcat(tok, ".");
-        b64(payload, pl, tok + strlen(tok));
-
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        unsigned char der[128];
-        size_t der_len = sizeof(der);
-        ck_assert_int_eq(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k), 1);
-        ck_assert_int_eq(EVP_DigestSign(ctx, der, &der_len, (unsigned char *)tok, strlen(tok)), 1);
-        EVP_MD_CTX_free(ctx);
-
-        const unsigned char *p = der;
-        ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-        ck_assert_ptr_nonnull(sig);
-        unsigned char raw[64];
-        ck_assert_int_eq(BN_bn2binpad(ECDSA_SIG_get0_r(sig), raw, 32), 32);
-        ck_assert_int_eq(BN_bn2binpad(ECDSA_SIG_get0_s(sig), raw + 32, 32), 32);
-        ECDSA_SIG_free(sig);
-        strcat(tok, ".");
-        b64(raw, sizeof(raw), tok + strlen(tok));
-        return tok;
 }
 
 static const char *es256_header = "{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"k1\"}";
@@ -95,7 +54,7 @@ static char *payload_with(long exp_offset, const char *extra)
 static char *token_with(long exp_offset, const char *extra)
 {
         char *payload = payload_with(exp_offset, extra);
-        char *tok = sign_es256(key, es256_header, payload);
+        char *tok = cc_test_sign_es256(key, es256_header, payload);
         free(payload);
         return tok;
 }
@@ -109,7 +68,7 @@ static int verify(const char *tok)
 static void setup(void)
 {
         key = gen_key("EC", "P-256");
-        pub_pem = public_pem(key);
+        pub_pem = cc_test_public_pem(key);
         ver = cc_jwt_verifier_new(pub_pem, ISS, AUD, 64);
         ck_assert_ptr_nonnull(ver);
 }
@@ -143,7 +102,7 @@ START_TEST(jwt_valid_token_accepted_with_claims)
                                      "\",\"org\":\"" ORG "\",\"role\":\"AGENT\",\"type\":"
                                      "\"access\",\"iat\":%ld,\"exp\":%ld}",
                                      (long)time(NULL), (long)time(NULL) + 60);
-        tok = sign_es256(key, "{\"alg\":\"ES256\"}", payload);
+        tok = cc_test_sign_es256(key, "{\"alg\":\"ES256\"}", payload);
         ck_assert_int_eq(cc_jwt_verify(ver, tok, &auth), 0);
         ck_assert_int_eq(auth.role, CC_ROLE_AGENT);
         ck_assert_str_eq(auth.email, "");
@@ -181,7 +140,7 @@ START_TEST(jwt_signature_from_other_key_rejected)
 {
         EVP_PKEY *other = gen_key("EC", "P-256");
         char *payload = payload_with(900, NULL);
-        char *tok = sign_es256(other, es256_header, payload);
+        char *tok = cc_test_sign_es256(other, es256_header, payload);
         ck_assert_int_eq(verify(tok), -EPERM);
         free(tok);
         free(payload);
@@ -209,7 +168,7 @@ START_TEST(jwt_alg_none_rejected)
                                  "{\"alg\":\"ES256\",\"crit\":[\"exp\"]}",
                                  "{\"alg\":256}"};
         for (size_t i = 0; i < CC_ARRAY_SIZE(headers); i++) {
-                tok = sign_es256(key, headers[i], payload);
+                tok = cc_test_sign_es256(key, headers[i], payload);
                 ck_assert_msg(verify(tok) == -EPERM, "header %s accepted", headers[i]);
                 free(tok);
         }
@@ -234,7 +193,7 @@ START_TEST(jwt_hs256_with_public_key_as_secret_rejected)
         ck_assert_int_eq(verify(signing), -EPERM);
 
         const char *rs = "{\"alg\":\"RS256\"}";
-        char *tok = sign_es256(key, rs, payload);
+        char *tok = cc_test_sign_es256(key, rs, payload);
         ck_assert_int_eq(verify(tok), -EPERM);
         free(tok);
         free(payload);
@@ -303,7 +262,7 @@ static char *token_without(const char *claim)
                          names[i], values[i]);
         }
         strcat(payload, "}");
-        return sign_es256(key, es256_header, payload);
+        return cc_test_sign_es256(key, es256_header, payload);
 }
 
 START_TEST(jwt_missing_or_bad_claims_rejected)
@@ -368,7 +327,7 @@ START_TEST(jwt_malformed_tokens_rejected)
         strcpy(huge_payload, "{\"pad\":\"");
         memset(huge_payload + 8, 'x', big);
         strcpy(huge_payload + 8 + big, "\"}");
-        char *huge = sign_es256(key, es256_header, huge_payload);
+        char *huge = cc_test_sign_es256(key, es256_header, huge_payload);
         ck_assert_int_eq(verify(huge), -EINVAL);
 
         /* A header that is base64url but not JSON. */
@@ -563,7 +522,7 @@ START_TEST(jwt_non_p256_keys_refused)
 {
         EVP_PKEY *rsa = gen_key("RSA", NULL);
         EVP_PKEY *p384 = gen_key("EC", "P-384");
-        char *rsa_pem = public_pem(rsa), *p384_pem = public_pem(p384);
+        char *rsa_pem = cc_test_public_pem(rsa), *p384_pem = cc_test_public_pem(p384);
         ck_assert_ptr_null(cc_jwt_verifier_new(rsa_pem, ISS, AUD, 16));
         ck_assert_ptr_null(cc_jwt_verifier_new(p384_pem, ISS, AUD, 16));
         ck_assert_ptr_null(cc_jwt_verifier_new("-----BEGIN PUBLIC KEY-----\nAAAA\n"
