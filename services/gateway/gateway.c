@@ -1,17 +1,114 @@
 /* Wiring of the gateway: its migrations, configuration and routes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "gateway.h"
+#include "gateway_internal.h"
+#include "cc/log.h"
 
 extern const struct cc_migration gateway_migrations[];
 extern const size_t gateway_migrations_count;
+
+struct gw_config gw_cfg;
+
+/* OWASP's argon2id floor (19 MiB, t=2, p=1) costs ~25 ms a login on this 2-core box; more
+ * memory would make every login burst a memory spike. */
+static const struct cc_config_var gateway_config[] = {
+    {"CC_JWT_PRIVATE_KEY_FILE", CC_CONFIG_STRING, NULL, 1, 4096, &gw_cfg.private_key_file,
+     "PEM file of the P-256 key access tokens are signed with"},
+    {"CC_JWT_ISSUER", CC_CONFIG_STRING, "cc-gateway", 1, 255, &gw_cfg.issuer,
+     "iss claim of the access tokens"},
+    {"CC_JWT_AUDIENCE", CC_CONFIG_STRING, "cc-api", 1, 255, &gw_cfg.audience,
+     "aud claim of the access tokens"},
+    {"CC_ACCESS_TOKEN_TTL", CC_CONFIG_INT, "900", 60, 86400, &gw_cfg.access_ttl_s,
+     "access token lifetime in seconds"},
+    {"CC_REFRESH_TOKEN_TTL", CC_CONFIG_INT, "604800", 300, 7776000, &gw_cfg.refresh_ttl_s,
+     "refresh token lifetime in seconds"},
+    {"CC_ALLOW_SIGNUP", CC_CONFIG_BOOL, "false", 0, 0, &gw_cfg.allow_signup,
+     "anonymous register creates a new organization"},
+    {"CC_ARGON2_T_COST", CC_CONFIG_INT, "2", 1, 20, &gw_cfg.argon2_t_cost, "argon2id iterations"},
+    {"CC_ARGON2_M_COST_KIB", CC_CONFIG_INT, "19456", 8, 1048576, &gw_cfg.argon2_m_cost_kib,
+     "argon2id memory in KiB"},
+    {"CC_ARGON2_PARALLELISM", CC_CONFIG_INT, "1", 1, 16, &gw_cfg.argon2_parallelism,
+     "argon2id lanes"},
+    {"CC_LOGIN_MAX_FAILURES", CC_CONFIG_INT, "5", 1, 1000, &gw_cfg.login_max_failures,
+     "failed logins allowed per email and per client address in a window"},
+    {"CC_LOGIN_WINDOW_S", CC_CONFIG_INT, "60", 1, 86400, &gw_cfg.login_window_s,
+     "the window in which CC_LOGIN_MAX_FAILURES refill"},
+    {"CC_ACTIVE_CACHE_MS", CC_CONFIG_INT, "3000", 0, 60000, &gw_cfg.active_cache_ms,
+     "how long a user's active/inactive answer is cached"},
+};
 
 const struct cc_service_def *gateway_service_def(void)
 {
         /* Filled at run time: the migration count lives in another translation unit. */
         static struct cc_service_def def = {
-                .name = "gateway",
-                .default_port = 8080,
+            .name = "gateway",
+            .default_port = 8080,
+            .config = gateway_config,
+            .nconfig = CC_ARRAY_SIZE(gateway_config),
+            .init = gw_init,
+            .fini = gw_fini,
         };
         def.migrations = gateway_migrations;
         def.nmigrations = gateway_migrations_count;
+        def.routes = gateway_identity_routes;
+        def.nroutes = gateway_identity_nroutes;
         return &def;
+}
+
+struct gw *gw_of(struct cc_service *svc)
+{
+        return cc_service_state(svc);
+}
+
+int gw_init(struct cc_service *svc)
+{
+        char err[256];
+        struct gw *gw = cc_xcalloc(1, sizeof(*gw));
+        pthread_mutex_init(&gw->active_lock, NULL);
+        int r = gw_tokens_init(gw, err, sizeof(err));
+        if (r < 0) {
+                cc_log_error(NULL, "%s", err);
+                goto fail;
+        }
+        double per_s = (double)gw_cfg.login_max_failures / (double)gw_cfg.login_window_s;
+        gw->rl_email = cc_ratelimit_new((double)gw_cfg.login_max_failures, per_s, 100000);
+        gw->rl_addr = cc_ratelimit_new((double)gw_cfg.login_max_failures, per_s, 100000);
+        char pw[33];
+        uint8_t rnd[16];
+        cc_random_bytes(rnd, sizeof(rnd));
+        for (size_t i = 0; i < sizeof(rnd); i++)
+                snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
+        gw->dummy_hash = gw_password_hash(pw);
+        if (!gw->rl_email || !gw->rl_addr || !gw->dummy_hash) {
+                cc_log_error(NULL, "gateway: cannot set up login throttling or password hashing");
+                r = -EINVAL;
+                goto fail;
+        }
+        cc_service_set_state(svc, gw);
+        return 0;
+fail:
+        cc_ratelimit_free(gw->rl_email);
+        cc_ratelimit_free(gw->rl_addr);
+        free(gw->dummy_hash);
+        gw_tokens_fini(gw);
+        pthread_mutex_destroy(&gw->active_lock);
+        free(gw);
+        return r;
+}
+
+void gw_fini(struct cc_service *svc)
+{
+        struct gw *gw = gw_of(svc);
+        if (!gw)
+                return;
+        cc_ratelimit_free(gw->rl_email);
+        cc_ratelimit_free(gw->rl_addr);
+        free(gw->dummy_hash);
+        gw_tokens_fini(gw);
+        pthread_mutex_destroy(&gw->active_lock);
+        free(gw);
+        cc_service_set_state(svc, NULL);
 }
