@@ -289,6 +289,92 @@ START_TEST(db_pool_rejects_bad_arguments)
 }
 END_TEST
 
+/* The test database's URL rewritten as key=value pairs, with extra appended. */
+static char *kv_conninfo(const char *extra)
+{
+        PQconninfoOption *opts = PQconninfoParse(cc_test_env("CC_TEST_DATABASE_URL"), NULL);
+        ck_assert_ptr_nonnull(opts);
+        char *out = cc_xstrdup(extra);
+        for (PQconninfoOption *o = opts; o->keyword; o++) {
+                if (!o->val || !*o->val)
+                        continue;
+                char *next = cc_xasprintf("%s='%s' %s", o->keyword, o->val, out);
+                free(out);
+                out = next;
+        }
+        PQconninfoFree(opts);
+        return out;
+}
+
+/* Opens a session with cc_db_conninfo_with_schema(conninfo, schema) and checks what an operator
+ * put in conninfo took effect beside the search_path. */
+static void assert_session_settings(const char *conninfo)
+{
+        char *with_schema = cc_db_conninfo_with_schema(conninfo, schema);
+        ck_assert_msg(with_schema != NULL, "NULL for %s", conninfo);
+        struct cc_db_pool *pool = cc_db_pool_new(with_schema, 1, 5000);
+        ck_assert_msg(pool != NULL, "no pool for %s", with_schema);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
+        char buf[256];
+        ck_assert_str_eq(
+            cc_test_query_value(conn, "SHOW statement_timeout", NULL, buf, sizeof(buf)), "1234ms");
+        ck_assert_str_eq(cc_test_query_value(conn, "SHOW application_name", NULL, buf, sizeof(buf)),
+                         "it's a \\test");
+        ck_assert_str_eq(
+            cc_test_query_value(conn, "SELECT current_schema()", NULL, buf, sizeof(buf)), schema);
+        cc_db_release(conn);
+        cc_db_pool_free(pool);
+        free(with_schema);
+}
+
+START_TEST(db_conninfo_keeps_operator_options)
+{
+        const char *url = cc_test_env("CC_TEST_DATABASE_URL");
+        char *with_opts =
+            cc_xasprintf("%s%soptions=-c%%20statement_timeout%%3D1234&application_name=it%%27s%%20a"
+                         "%%20%%5Ctest",
+                         url, strchr(url, '?') ? "&" : "?");
+        assert_session_settings(with_opts);
+        free(with_opts);
+
+        char *kv = kv_conninfo("options='-c statement_timeout=1234' "
+                               "application_name='it\\'s a \\\\test'");
+        assert_session_settings(kv);
+        free(kv);
+}
+END_TEST
+
+START_TEST(db_conninfo_refuses_bad_schema_and_garbage)
+{
+        const char *url = cc_test_env("CC_TEST_DATABASE_URL");
+        const char *schemas[] = {
+            "",
+            "Calls",
+            "a-b",
+            "1calls",
+            "a b",
+            "x;DROP SCHEMA public",
+            "a'b",
+            "a\\b",
+            "\xc3\xa9t\xc3\xa9",
+            "a123456789012345678901234567890123456789012345678901234567890123"};
+        for (size_t i = 0; i < CC_ARRAY_SIZE(schemas); i++) {
+                char *c = cc_db_conninfo_with_schema(url, schemas[i]);
+                ck_assert_msg(c == NULL, "schema '%s' gave %s", schemas[i], c);
+        }
+        const char *garbage[] = {"this is not a conninfo", "host='unterminated", "nosuchkey=1",
+                                 "postgresql://[::1", "postgresql://h/db?nosuchparam=1"};
+        for (size_t i = 0; i < CC_ARRAY_SIZE(garbage); i++) {
+                char *c = cc_db_conninfo_with_schema(garbage[i], "calls");
+                ck_assert_msg(c == NULL, "conninfo '%s' gave %s", garbage[i], c);
+        }
+        /* A plain lower-case identifier is accepted. */
+        char *c = cc_db_conninfo_with_schema(url, "call_notes_2");
+        ck_assert_ptr_nonnull(c);
+        free(c);
+}
+END_TEST
+
 enum { THREADS = 8, QUERIES = 200 };
 
 struct worker {
@@ -479,6 +565,8 @@ static Suite *suite(void)
         tcase_add_test(tc, db_release_inside_transaction_rolls_back);
         tcase_add_test(tc, db_pool_exhausted_times_out);
         tcase_add_test(tc, db_pool_rejects_bad_arguments);
+        tcase_add_test(tc, db_conninfo_keeps_operator_options);
+        tcase_add_test(tc, db_conninfo_refuses_bad_schema_and_garbage);
         tcase_add_test(tc, db_concurrent_threads_share_pool);
         tcase_add_test(tc, db_killed_idle_connection_is_replaced);
         tcase_add_test(tc, db_survives_server_restart);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cc/http.h"
@@ -30,6 +31,9 @@ static EVP_PKEY *signing_key;
 static char base_url[64];
 static atomic_bool ready_flag = true;
 static atomic_int slow_entered;
+static atomic_int count_calls;  /* requests that reached h_count */
+static atomic_int hold_entered; /* h_hold is running */
+static atomic_int hold_release; /* lets h_hold answer */
 
 /* ---- handlers ---- */
 
@@ -90,6 +94,24 @@ static void h_slow(struct cc_http_req *req)
         cc_http_reply_raw(req, 200, "text/plain", "done", 4);
 }
 
+/* Counts its calls, so a test can tell a request refused before dispatch from one served. */
+static void h_count(struct cc_http_req *req)
+{
+        atomic_fetch_add(&count_calls, 1);
+        json_object *o = json_object_new_object();
+        cc_json_add_string(o, "id", cc_http_req_param(req, "id"));
+        cc_json_add_string(o, "q", cc_http_req_query(req, "q"));
+        cc_http_reply_json(req, 200, o);
+}
+
+/* Answers once the test lets it (at most 10 s): an in-flight request of known length. */
+static void h_hold(struct cc_http_req *req)
+{
+        atomic_store(&hold_entered, 1);
+        CC_TEST_WAIT(atomic_load(&hold_release), 10000, 5);
+        cc_http_reply_raw(req, 200, "text/plain", "held", 4);
+}
+
 static void h_whoami(struct cc_http_req *req)
 {
         const struct cc_auth *auth = cc_http_req_auth(req);
@@ -119,6 +141,10 @@ static const struct cc_http_route routes[] = {
     {"GET", "/supervisor", h_whoami, CC_ROLE_SUPERVISOR, 0},
     {"GET", "/admin", h_whoami, CC_ROLE_ADMIN, 0},
     {"GET", "/reqid", h_reqid, CC_ROLE_NONE, 0},
+    {"GET", "/count", h_count, CC_ROLE_NONE, 0},
+    {"POST", "/count", h_count, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
+    {"GET", "/count/{id}", h_count, CC_ROLE_NONE, 0},
+    {"GET", "/hold", h_hold, CC_ROLE_NONE, 0},
 };
 
 static int is_ready(void *userdata, char *why, size_t why_len)
@@ -782,6 +808,271 @@ START_TEST(http_header_block_limit)
 }
 END_TEST
 
+START_TEST(http_non_text_path_parameter_is_404)
+{
+        /* An overlong '/', a control character, a byte that is never UTF-8, a lone
+         * continuation byte and a truncated sequence: none names a resource. */
+        const char *paths[] = {"/count/%C0%AF", "/count/%01",    "/count/%FF",
+                               "/count/a%80b",  "/count/%E2%82", "/count/%7F"};
+        struct cc_test_response r;
+        for (size_t i = 0; i < CC_ARRAY_SIZE(paths); i++) {
+                request("GET", paths[i], NULL, NULL, &r);
+                ck_assert_msg(r.status == 404, "%s: %ld %s", paths[i], r.status, r.body);
+                assert_json_body(&r, "{\"detail\":\"Not Found\"}");
+                cc_test_response_fini(&r);
+        }
+        ck_assert_int_eq(atomic_load(&count_calls), 0);
+
+        /* Encoded text still reaches the handler decoded. */
+        request("GET", "/count/caf%C3%A9%20%2F1", NULL, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        assert_json_body(&r, "{\"id\":\"caf\xc3\xa9 /1\",\"q\":null}");
+        cc_test_response_fini(&r);
+        ck_assert_int_eq(atomic_load(&count_calls), 1);
+}
+END_TEST
+
+START_TEST(http_non_text_query_is_400)
+{
+        const char *paths[] = {"/count?q=a%00b",  "/count?q=%01",      "/count?q=%ff",
+                               "/count?q=%C0%AF", "/count?%00=1",      "/count?k%01=v",
+                               "/count?%ff",      "/count?ok=1&q=%1f", "/count/7?q=x%e9y"};
+        struct cc_test_response r;
+        for (size_t i = 0; i < CC_ARRAY_SIZE(paths); i++) {
+                request("GET", paths[i], NULL, NULL, &r);
+                ck_assert_msg(r.status == 400, "%s: %ld %s", paths[i], r.status, r.body);
+                assert_json_body(&r, "{\"detail\":\"Query parameters must be UTF-8 text\"}");
+                cc_test_response_fini(&r);
+        }
+        ck_assert_int_eq(atomic_load(&count_calls), 0);
+
+        /* UTF-8 text, '+' as a space and an encoded '+' still come through. */
+        request("GET", "/count?q=caf%C3%A9", NULL, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        assert_json_body(&r, "{\"id\":null,\"q\":\"caf\xc3\xa9\"}");
+        cc_test_response_fini(&r);
+        request("GET", "/count?q=a+b%2Bc", NULL, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        assert_json_body(&r, "{\"id\":null,\"q\":\"a b+c\"}");
+        cc_test_response_fini(&r);
+        request("GET", "/count/z?q=%E2%82%AC", NULL, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        assert_json_body(&r, "{\"id\":\"z\",\"q\":\"\xe2\x82\xac\"}");
+        cc_test_response_fini(&r);
+        ck_assert_int_eq(atomic_load(&count_calls), 3);
+}
+END_TEST
+
+/* What came back on a raw connection: the status (0: none), the Content-Type and the body. */
+struct raw_reply {
+        long status;
+        char content_type[64];
+        char body[512];
+};
+
+/* Sends request on a new connection and reads until the server closes it (or timeout_ms); the
+ * requests used here are answered with "Connection: close". */
+static void raw_exchange(const char *request, size_t len, int timeout_ms, struct raw_reply *ret)
+{
+        int fd = cc_test_connect("127.0.0.1", cc_http_server_port(srv));
+        ck_assert_msg(fd >= 0, "connect: %s", strerror(-fd));
+        for (size_t off = 0; off < len;) {
+                ssize_t n = send(fd, request + off, len - off, MSG_NOSIGNAL);
+                ck_assert_msg(n > 0, "send: %s", strerror(errno));
+                off += (size_t)n;
+        }
+        char buf[4096];
+        size_t got = 0;
+        int64_t deadline = cc_monotonic_us() + (int64_t)timeout_ms * 1000;
+        for (;;) {
+                int left = (int)((deadline - cc_monotonic_us()) / 1000);
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                if (left <= 0 || poll(&p, 1, left) != 1)
+                        break;
+                ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+                if (n <= 0)
+                        break;
+                got += (size_t)n;
+                if (got == sizeof(buf) - 1)
+                        break;
+        }
+        close(fd);
+        buf[got] = '\0';
+        *ret = (struct raw_reply){0};
+        if (sscanf(buf, "HTTP/1.%*d %ld", &ret->status) != 1)
+                ret->status = 0;
+        const char *ct = strstr(buf, "\r\nContent-Type: ");
+        if (ct)
+                sscanf(ct + 16, "%63[^\r]", ret->content_type);
+        const char *body = strstr(buf, "\r\n\r\n");
+        if (body)
+                snprintf(ret->body, sizeof(ret->body), "%s", body + 4);
+}
+
+START_TEST(http_ambiguous_body_framing_is_400)
+{
+        static const char *const requests[] = {
+            "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            "POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            "Content-Length: 5\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 7\r\n"
+            "Connection: close\r\n\r\nhihello",
+        };
+        struct raw_reply rr;
+        for (size_t i = 0; i < CC_ARRAY_SIZE(requests); i++) {
+                raw_exchange(requests[i], strlen(requests[i]), 5000, &rr);
+                ck_assert_msg(rr.status == 400, "request %zu: status %ld %s", i, rr.status,
+                              rr.body);
+                ck_assert_str_eq(rr.content_type, "application/json");
+                ck_assert_str_eq(rr.body, "{\"detail\":\"Ambiguous request body length\"}");
+        }
+        ck_assert_int_eq(atomic_load(&count_calls), 0);
+
+        /* Each framing on its own is served. */
+        static const char *const fine[] = {
+            "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
+            "hello",
+            "POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        };
+        for (size_t i = 0; i < CC_ARRAY_SIZE(fine); i++) {
+                raw_exchange(fine[i], strlen(fine[i]), 5000, &rr);
+                ck_assert_msg(rr.status == 200, "request %zu: status %ld %s", i, rr.status,
+                              rr.body);
+        }
+        ck_assert_int_eq(atomic_load(&count_calls), 2);
+}
+END_TEST
+
+/* GET /count with header lines of "X-Pad-N: ppp..." adding up to about pad bytes. */
+static char *padded_request(size_t pad)
+{
+        size_t cap = pad + 256, len = 0;
+        char *req = cc_xmalloc(cap);
+        len +=
+            (size_t)snprintf(req, cap, "GET /count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+        for (int i = 0; pad > 0; i++) {
+                size_t line = pad < 1000 ? pad : 1000;
+                int head = snprintf(req + len, cap - len, "X-Pad-%d: ", i);
+                len += (size_t)head;
+                size_t value = line > (size_t)head + 3 ? line - (size_t)head - 2 : 1;
+                memset(req + len, 'p', value);
+                len += value;
+                memcpy(req + len, "\r\n", 2);
+                len += 2;
+                pad -= line;
+        }
+        memcpy(req + len, "\r\n", 3);
+        return req;
+}
+
+START_TEST(http_large_request_head_is_431_before_handler)
+{
+        struct raw_reply rr;
+        /* 13 KB of headers: what MHD can still read, but then has too little room left to build
+         * the reply in. */
+        char *req = padded_request(13000);
+        raw_exchange(req, strlen(req), 5000, &rr);
+        free(req);
+        ck_assert_msg(rr.status == 431, "status %ld %s", rr.status, rr.body);
+        ck_assert_str_eq(rr.content_type, "application/json");
+        ck_assert_str_eq(rr.body, "{\"detail\":\"Request header fields too large\"}");
+        ck_assert_int_eq(atomic_load(&count_calls), 0);
+
+        /* A few kilobytes are served. */
+        req = padded_request(6000);
+        raw_exchange(req, strlen(req), 5000, &rr);
+        free(req);
+        ck_assert_msg(rr.status == 200, "status %ld %s", rr.status, rr.body);
+        ck_assert_int_eq(atomic_load(&count_calls), 1);
+}
+END_TEST
+
+struct hold_call {
+        long status;
+        char body[64];
+};
+
+static void *hold_client(void *arg)
+{
+        struct hold_call *hc = arg;
+        CURL *c = curl_easy_init();
+        curl_easy_setopt(c, CURLOPT_URL, url("/hold"));
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, hc->body);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+        if (curl_easy_perform(c) == CURLE_OK)
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &hc->status);
+        curl_easy_cleanup(c);
+        return NULL;
+}
+
+static void *stop_server(void *arg)
+{
+        cc_http_server_stop(arg);
+        return NULL;
+}
+
+/* One new connection during the stop: 1 when it was refused or closed without an answer within
+ * a second, 0 when it was served (the stop had not begun), -1 when it hung. */
+static int new_connection_during_stop(int port, int64_t *ret_ms)
+{
+        int64_t t0 = cc_monotonic_us();
+        int fd = cc_test_connect("127.0.0.1", port);
+        if (fd < 0) {
+                *ret_ms = (cc_monotonic_us() - t0) / 1000;
+                return 1;
+        }
+        const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        ssize_t w = send(fd, get, sizeof(get) - 1, MSG_NOSIGNAL);
+        char buf[256] = "";
+        ssize_t n = -1;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (w > 0 && poll(&p, 1, 1000) == 1)
+                n = read(fd, buf, sizeof(buf) - 1);
+        *ret_ms = (cc_monotonic_us() - t0) / 1000;
+        close(fd);
+        if (w <= 0 || (p.revents && n <= 0))
+                return 1; /* reset or closed */
+        if (n > 0)
+                return strncmp(buf, "HTTP/1.1 200", 12) == 0 ? 0 : 1;
+        return -1;
+}
+
+START_TEST(http_stop_refuses_new_connections_while_draining)
+{
+        int port = cc_http_server_port(srv);
+        struct hold_call hc = {0};
+        pthread_t client, stopper;
+        ck_assert_int_eq(pthread_create(&client, NULL, hold_client, &hc), 0);
+        ck_assert(CC_TEST_WAIT(atomic_load(&hold_entered), 5000, 1));
+        ck_assert_int_eq(pthread_create(&stopper, NULL, stop_server, srv), 0);
+
+        /* Until the stop begins a new connection is served; from then on it must be turned away
+         * at once, not parked in the listen backlog for the whole drain. */
+        int outcome = 0;
+        int64_t took_ms = 0;
+        int64_t deadline = cc_monotonic_us() + 5000000;
+        while ((outcome = new_connection_during_stop(port, &took_ms)) == 0 &&
+               cc_monotonic_us() < deadline)
+                usleep(10 * 1000);
+        bool still_held = atomic_load(&hold_release) == 0;
+        atomic_store(&hold_release, 1);
+        pthread_join(stopper, NULL);
+        pthread_join(client, NULL);
+
+        ck_assert_msg(outcome != -1, "a new connection hung for %lld ms during the stop",
+                      (long long)took_ms);
+        ck_assert_msg(outcome == 1, "new connections were still served 5 s into the stop");
+        ck_assert_int_lt(took_ms, 1000);
+        ck_assert(still_held);
+        /* The request in flight when the stop began was answered. */
+        ck_assert_int_eq(hc.status, 200);
+        ck_assert_str_eq(hc.body, "held");
+}
+END_TEST
+
 START_TEST(http_rejects_invalid_routes)
 {
         static const struct cc_http_route bad[] = {
@@ -824,6 +1115,11 @@ static Suite *suite(void)
         tcase_add_test(tc, http_graceful_stop_finishes_inflight);
         tcase_add_test(tc, http_header_block_limit);
         tcase_add_test(tc, http_rejects_invalid_routes);
+        tcase_add_test(tc, http_non_text_path_parameter_is_404);
+        tcase_add_test(tc, http_non_text_query_is_400);
+        tcase_add_test(tc, http_ambiguous_body_framing_is_400);
+        tcase_add_test(tc, http_large_request_head_is_431_before_handler);
+        tcase_add_test(tc, http_stop_refuses_new_connections_while_draining);
         suite_add_tcase(s, tc);
         return s;
 }

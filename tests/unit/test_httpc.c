@@ -233,6 +233,38 @@ START_TEST(httpc_get_and_post_roundtrip)
 }
 END_TEST
 
+START_TEST(httpc_method_with_body_sent_as_given)
+{
+        /* A body must not turn the request into a POST on the wire (curl's default once a body
+         * is set). */
+        struct cc_httpc *c = client_for(srv.port, 5000, 5, 1000);
+        struct cc_httpc_header json[] = {{"Content-Type", "application/json"}};
+        const char *methods[] = {"GET", "PUT", "DELETE", "PATCH", "POST"};
+        for (size_t i = 0; i < CC_ARRAY_SIZE(methods); i++) {
+                char body[64];
+                snprintf(body, sizeof(body), "{\"sent_with\":\"%s\"}", methods[i]);
+                struct cc_httpc_response resp;
+                ck_assert_int_eq(cc_httpc_request(c, methods[i], "/things/1", json, 1, body,
+                                                  strlen(body), NULL, NULL, &resp),
+                                 0);
+                ck_assert_int_eq(resp.status, 200);
+                cc_httpc_response_fini(&resp);
+                ck_assert_str_eq(srv.method, methods[i]);
+                ck_assert_str_eq(srv.path, "/things/1");
+                ck_assert_uint_eq(srv.body_len, strlen(body));
+                ck_assert(memcmp(srv.body, body, srv.body_len) == 0);
+        }
+        /* Without a body GET stays a plain GET, and the same handle still works for it. */
+        struct cc_httpc_response resp;
+        ck_assert_int_eq(get(c, "/things", &resp), 0);
+        ck_assert_str_eq(resp.body, "{\"method\":\"GET\",\"path\":\"/things\"}");
+        cc_httpc_response_fini(&resp);
+        ck_assert_str_eq(srv.method, "GET");
+        ck_assert_uint_eq(srv.body_len, 0);
+        cc_httpc_free(c);
+}
+END_TEST
+
 START_TEST(httpc_reuses_connection)
 {
         struct cc_httpc *c = client_for(srv.port, 5000, 5, 1000);
@@ -622,6 +654,7 @@ static Suite *suite(void)
         TCase *tc = tcase_create("httpc");
         tcase_add_checked_fixture(tc, server_start, server_stop);
         tcase_add_test(tc, httpc_get_and_post_roundtrip);
+        tcase_add_test(tc, httpc_method_with_body_sent_as_given);
         tcase_add_test(tc, httpc_reuses_connection);
         tcase_add_test(tc, httpc_parallel_requests);
         tcase_add_test(tc, httpc_connect_refused);

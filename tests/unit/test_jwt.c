@@ -290,6 +290,53 @@ START_TEST(jwt_missing_or_bad_claims_rejected)
 }
 END_TEST
 
+START_TEST(jwt_claims_with_nul_rejected)
+{
+        /* Correctly signed, but each claim is only what we expect up to a NUL: read as a C string
+         * it would pass as the real thing. */
+        const char *extra[] = {
+            ",\"role\":\"ADMIN\\u0000junk\"",
+            ",\"iss\":\"" ISS "\\u0000evil\"",
+            ",\"aud\":\"" AUD "\\u0000x\"",
+            ",\"aud\":[\"other\",\"" AUD "\\u0000x\"]",
+        };
+        for (size_t i = 0; i < CC_ARRAY_SIZE(extra); i++) {
+                char *tok = token_with(900, extra[i]);
+                ck_assert_msg(verify(tok) == -EACCES, "claims %s accepted", extra[i]);
+                free(tok);
+        }
+        /* The same claims without the tail are fine, so the signature was never the issue. */
+        char *tok = token_with(900, ",\"role\":\"ADMIN\",\"aud\":[\"other\",\"" AUD "\"]");
+        struct cc_auth auth;
+        ck_assert_int_eq(cc_jwt_verify(ver, tok, &auth), 0);
+        ck_assert_int_eq(auth.role, CC_ROLE_ADMIN);
+        free(tok);
+}
+END_TEST
+
+START_TEST(jwt_extreme_times_rejected)
+{
+        /* Times at the ends of int64 are not times we issue; adding or subtracting the leeway
+         * would overflow (UBSan reports it in the sanitized run). */
+        const char *extra[] = {
+            ",\"exp\":9223372036854775807",
+            ",\"iat\":-9223372036854775808",
+            ",\"nbf\":-9223372036854775808",
+            ",\"exp\":9223372036854775807,\"iat\":-9223372036854775808",
+            ",\"exp\":1e300",
+        };
+        for (size_t i = 0; i < CC_ARRAY_SIZE(extra); i++) {
+                char *tok = token_with(900, extra[i]);
+                ck_assert_msg(verify(tok) == -EINVAL, "claims %s: %d", extra[i], verify(tok));
+                free(tok);
+        }
+        /* A far but representable expiry is still a valid token. */
+        char *tok = token_with(900, ",\"exp\":4102444800");
+        ck_assert_int_eq(verify(tok), 0);
+        free(tok);
+}
+END_TEST
+
 START_TEST(jwt_refresh_token_type_rejected)
 {
         char *tok = token_with(900, ",\"type\":\"refresh\"");
@@ -607,6 +654,8 @@ static Suite *suite(void)
         tcase_add_test(tc, jwt_non_p256_keys_refused);
         tcase_add_test(tc, jwt_verifier_from_file);
         tcase_add_test(tc, jwt_role_names);
+        tcase_add_test(tc, jwt_claims_with_nul_rejected);
+        tcase_add_test(tc, jwt_extreme_times_rejected);
         suite_add_tcase(s, tc);
         return s;
 }
