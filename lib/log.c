@@ -125,10 +125,12 @@ void cc_log(enum cc_log_level level, const char *request_id, const char *fmt, ..
         pos = append_raw(line, pos, cap, "\",\"level\":\"");
         pos = append_raw(line, pos, cap, level_names[level]);
         pos = append_raw(line, pos, cap, "\",\"service\":\"");
-        pos = append_escaped(line, pos, cap, log_service);
+        /* The service name and the request id get budgets of their own, so the message's key
+         * always fits after them and only the message itself is ever cut. */
+        pos = append_escaped(line, pos, pos + 256, log_service);
         if (request_id) {
                 pos = append_raw(line, pos, cap, "\",\"request_id\":\"");
-                pos = append_escaped(line, pos, cap, request_id);
+                pos = append_escaped(line, pos, pos + 1024, request_id);
         }
         pos = append_raw(line, pos, cap, "\",\"message\":\"");
         pos = append_escaped(line, pos, cap, msg);

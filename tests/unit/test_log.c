@@ -193,6 +193,24 @@ START_TEST(log_control_characters_at_line_limit_stay_valid_json)
 }
 END_TEST
 
+START_TEST(log_huge_request_id_keeps_the_message)
+{
+        cc_log_init("sms", CC_LOG_INFO);
+        /* A request id as long as the line itself (plain or needing escapes) is cut to its own
+         * budget: the line stays valid JSON and still carries the message. */
+        char *rid = cc_xmalloc(4101 + 1);
+        for (size_t len = 4000; len <= 4100; len += 20) {
+                memset(rid, len % 40 ? 'r' : '\x01', len);
+                rid[len] = '\0';
+                json_object *obj = log_and_parse(rid, "the message");
+                ck_assert_str_eq(field(obj, "message"), "the message");
+                ck_assert_uint_gt(strlen(field(obj, "request_id")), 100);
+                json_object_put(obj);
+        }
+        free(rid);
+}
+END_TEST
+
 START_TEST(log_bytes_that_are_not_utf8_become_replacement_characters)
 {
         cc_log_init("gateway", CC_LOG_INFO);
@@ -281,6 +299,7 @@ static Suite *suite(void)
         tcase_add_test(tc, log_level_parse);
         tcase_add_test(tc, log_control_characters_at_line_limit_stay_valid_json);
         tcase_add_test(tc, log_bytes_that_are_not_utf8_become_replacement_characters);
+        tcase_add_test(tc, log_huge_request_id_keeps_the_message);
         suite_add_tcase(s, tc);
         return s;
 }
