@@ -346,12 +346,16 @@ int cc_test_consume(struct cc_kafka_consumer *kc, int64_t deadline_us,
 
 void cc_test_service_env(int port)
 {
-        char key[1024], port_s[16];
+        char key[1024], private_key[1024], port_s[16];
         snprintf(key, sizeof(key), "%s/jwt-public.pem", cc_test_env("CC_TEST_KEYS_DIR"));
+        snprintf(private_key, sizeof(private_key), "%s/jwt-private.pem",
+                 cc_test_env("CC_TEST_KEYS_DIR"));
         snprintf(port_s, sizeof(port_s), "%d", port);
         setenv("CC_DATABASE_URL", cc_test_env("CC_TEST_DATABASE_URL"), 1);
         setenv("CC_KAFKA_BROKERS", cc_test_env("CC_TEST_KAFKA_BROKERS"), 1);
         setenv("CC_JWT_PUBLIC_KEY_FILE", key, 1);
+        /* Only the gateway signs; the other services ignore it. */
+        setenv("CC_JWT_PRIVATE_KEY_FILE", private_key, 1);
         setenv("CC_HTTP_PORT", port_s, 1);
         setenv("CC_HTTP_BIND", "127.0.0.1", 1);
         setenv("CC_HTTP_THREADS", "2", 1);
