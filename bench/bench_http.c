@@ -1,5 +1,6 @@
 /* A minimal server on the shared library: GET /bench answers a fixed small JSON body. Used by
- * bench/run_http.sh to compare our HTTP stack with nginx serving the same bytes.
+ * bench/run_http.sh to compare our HTTP stack with nginx serving the same bytes, and (any GET under
+ * /api/) as the upstream of bench/bench_proxy.sh.
  * Usage: bench_http <port> [threads] [log level] */
 #include <pthread.h>
 #include <signal.h>
@@ -19,6 +20,8 @@ static void h_bench(struct cc_http_req *req)
 
 static const struct cc_http_route routes[] = {
     {"GET", "/bench", h_bench, CC_ROLE_NONE, 0},
+    /* A trivial upstream for bench/bench_proxy.sh: whatever the gateway forwards. */
+    {"GET", "/api/{*rest}", h_bench, CC_ROLE_NONE, 0},
 };
 
 int main(int argc, char **argv)
@@ -49,7 +52,8 @@ int main(int argc, char **argv)
             .conn_timeout_s = 30,
         };
         char err[256];
-        struct cc_http_server *srv = cc_http_server_new(&cfg, routes, 1, err, sizeof(err));
+        struct cc_http_server *srv =
+            cc_http_server_new(&cfg, routes, CC_ARRAY_SIZE(routes), err, sizeof(err));
         if (!srv) {
                 fprintf(stderr, "bench_http: %s\n", err);
                 return 1;

@@ -75,7 +75,13 @@ struct cc_http_server {
         atomic_int inflight;
         pthread_mutex_t idle_mu;
         pthread_cond_t idle_cond;
+        char **cors_origins; /* allowed Origin values; none: CORS off */
+        size_t ncors_origins;
 };
+
+/* A deferred request's reply may be made on another thread before or after the handler's
+ * thread has suspended the connection; whichever comes second resumes it. */
+enum { DEFER_NONE = 0, DEFER_SUSPENDED = 1, DEFER_REPLIED = 2 };
 
 struct reply_header {
         struct reply_header *next;
@@ -113,6 +119,10 @@ struct cc_http_req {
         struct reply_header *headers;
         bool replied;
         bool queue_failed;
+        bool deferred;
+        _Atomic int defer_state;
+        struct MHD_Response *pending; /* a deferred reply waiting for the connection's thread */
+        const char *cors_origin;      /* the request's Origin when it is allowed */
         int status;
 };
 
@@ -219,6 +229,19 @@ static void free_json_body(void *cls)
         json_object_put(cls);
 }
 
+static void add_cors_headers(struct cc_http_req *req, struct MHD_Response *resp)
+{
+        if (!req->srv->ncors_origins)
+                return;
+        /* The answer depends on Origin, so caches must key on it even when it was refused. */
+        MHD_add_response_header(resp, "Vary", "Origin");
+        if (!req->cors_origin)
+                return;
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", req->cors_origin);
+        MHD_add_response_header(resp, "Access-Control-Allow-Credentials", "true");
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id");
+}
+
 static void queue_response(struct cc_http_req *req, int status, struct MHD_Response *resp,
                            const char *content_type)
 {
@@ -227,14 +250,37 @@ static void queue_response(struct cc_http_req *req, int status, struct MHD_Respo
         MHD_add_response_header(resp, "X-Request-Id", req->id);
         for (struct reply_header *h = req->headers; h; h = h->next)
                 MHD_add_response_header(resp, h->name, h->value);
+        add_cors_headers(req, resp);
         /* While draining, tell keep-alive clients to go elsewhere for their next request. */
         if (atomic_load_explicit(&req->srv->stopping, memory_order_relaxed))
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+        req->replied = true;
+        req->status = status;
+        if (req->deferred) {
+                /* MHD queues responses only from the connection's own thread: park it there
+                 * and wake the connection if its handler has already let go of it. */
+                req->pending = resp;
+                if (atomic_exchange_explicit(&req->defer_state, DEFER_REPLIED,
+                                             memory_order_acq_rel) == DEFER_SUSPENDED)
+                        MHD_resume_connection(req->conn);
+                return;
+        }
         if (MHD_queue_response(req->conn, (unsigned)status, resp) != MHD_YES)
                 req->queue_failed = true;
         MHD_destroy_response(resp);
-        req->replied = true;
-        req->status = status;
+}
+
+static void queue_pending(struct cc_http_req *req)
+{
+        if (MHD_queue_response(req->conn, (unsigned)req->status, req->pending) != MHD_YES)
+                req->queue_failed = true;
+        MHD_destroy_response(req->pending);
+        req->pending = NULL;
+}
+
+void cc_http_req_defer(struct cc_http_req *req)
+{
+        req->deferred = true;
 }
 
 static bool reply_allowed(struct cc_http_req *req)
@@ -427,6 +473,50 @@ size_t cc_http_req_query_all(const struct cc_http_req *req, const char *name,
         return n;
 }
 
+struct raw_query {
+        struct cc_http_req *req;
+        char *buf;
+        size_t len, cap;
+};
+
+static void raw_query_append(struct raw_query *rq, const char *s, bool space_as_plus)
+{
+        size_t n = strlen(s);
+        if (rq->len + n + 2 > rq->cap) {
+                size_t cap = (rq->len + n + 2) * 2;
+                char *b = cc_arena_alloc(cc_http_req_arena(rq->req), cap);
+                memcpy(b, rq->buf, rq->len);
+                rq->buf = b;
+                rq->cap = cap;
+        }
+        for (size_t i = 0; i < n; i++)
+                rq->buf[rq->len++] = space_as_plus && s[i] == ' ' ? '+' : s[i];
+        rq->buf[rq->len] = '\0';
+}
+
+static enum MHD_Result collect_raw_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+        struct raw_query *rq = cls;
+        if (rq->len)
+                raw_query_append(rq, "&", false);
+        /* MHD turned '+' into ' ' but left %XX alone (keep_escaped); a request line cannot hold
+         * a bare space, so every space was a '+'. */
+        raw_query_append(rq, key ? key : "", true);
+        if (value) {
+                raw_query_append(rq, "=", false);
+                raw_query_append(rq, value, true);
+        }
+        return MHD_YES;
+}
+
+const char *cc_http_req_query_string(struct cc_http_req *req)
+{
+        struct raw_query rq = {.req = req, .buf = (char *)""};
+        MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_raw_query, &rq);
+        return rq.buf;
+}
+
 const char *cc_http_req_header(const struct cc_http_req *req, const char *name)
 {
         return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
@@ -565,9 +655,46 @@ static bool authenticate(struct cc_http_req *req, enum cc_role min_role)
         return true;
 }
 
+static bool origin_allowed(const struct cc_http_server *srv, const char *origin)
+{
+        for (size_t i = 0; i < srv->ncors_origins; i++)
+                if (strcmp(srv->cors_origins[i], origin) == 0)
+                        return true;
+        return false;
+}
+
+/* true when the request was a CORS preflight and has been answered. */
+static bool handle_cors(struct cc_http_req *req)
+{
+        const char *origin = cc_http_req_header(req, "Origin");
+        if (!origin)
+                return false;
+        if (origin_allowed(req->srv, origin))
+                req->cors_origin = origin;
+        const char *want_method = cc_http_req_header(req, "Access-Control-Request-Method");
+        if (strcmp(req->method, "OPTIONS") != 0 || !want_method)
+                return false;
+        if (!req->cors_origin) {
+                reply_detail(req, 400, "Disallowed CORS origin");
+                return true;
+        }
+        /* Every method and header is allowed; with credentials "*" is not a wildcard, so the
+         * browser's own list is echoed. */
+        cc_http_reply_header(req, "Access-Control-Allow-Methods",
+                             "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
+        const char *want_headers = cc_http_req_header(req, "Access-Control-Request-Headers");
+        if (want_headers)
+                cc_http_reply_header(req, "Access-Control-Allow-Headers", want_headers);
+        cc_http_reply_header(req, "Access-Control-Max-Age", "600");
+        cc_http_reply_json(req, 204, NULL);
+        return true;
+}
+
 static void dispatch(struct cc_http_req *req)
 {
         struct cc_http_server *srv = req->srv;
+        if (srv->ncors_origins && handle_cors(req))
+                return;
         char allow[128];
         size_t scratch_len = strlen(req->path) + 1;
         char *scratch = scratch_len <= sizeof(req->scratch)
@@ -623,6 +750,17 @@ static void dispatch(struct cc_http_req *req)
         }
 
         route->fn(req);
+        if (req->deferred) {
+                /* From here on the reply belongs to whoever the handler passed req to, and req
+                 * may be written by that thread: only the atomic state is looked at. */
+                MHD_suspend_connection(req->conn);
+                int expected = DEFER_NONE;
+                if (!atomic_compare_exchange_strong_explicit(&req->defer_state, &expected,
+                                                             DEFER_SUSPENDED, memory_order_acq_rel,
+                                                             memory_order_acquire))
+                        MHD_resume_connection(req->conn);
+                return;
+        }
         if (!req->replied) {
                 cc_log_error(req->id, "%s %s: handler for %s returned without a reply", req->method,
                              req->path, route->pattern);
@@ -653,6 +791,8 @@ static struct cc_http_req *req_new(struct cc_http_server *srv, struct MHD_Connec
 static void req_free(struct cc_http_req *req)
 {
         struct cc_http_server *srv = req->srv;
+        if (req->pending)
+                MHD_destroy_response(req->pending);
         json_object_put(req->json);
         free(req->body);
         cc_arena_free(req->arena);
@@ -756,7 +896,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 return MHD_YES;
         }
 
-        if (req->replied)
+        if (req->pending)
+                queue_pending(req);
+        if (req->replied || req->deferred)
                 return req->queue_failed ? MHD_NO : MHD_YES;
         if (req->too_large)
                 reply_detail(req, 413, "Request body too large");
@@ -831,6 +973,9 @@ void cc_http_server_free(struct cc_http_server *srv)
         pthread_mutex_destroy(&srv->metrics_mu);
         pthread_mutex_destroy(&srv->idle_mu);
         pthread_cond_destroy(&srv->idle_cond);
+        for (size_t i = 0; i < srv->ncors_origins; i++)
+                free(srv->cors_origins[i]);
+        free(srv->cors_origins);
         free(srv->service);
         free(srv->bind_addr);
         free(srv);
@@ -864,6 +1009,26 @@ static int add_route(struct cc_http_server *srv, const struct cc_http_route *rt,
         return 0;
 }
 
+static void parse_cors_origins(struct cc_http_server *srv, const char *list)
+{
+        for (const char *p = list; p && *p;) {
+                const char *e = strchr(p, ',');
+                size_t n = e ? (size_t)(e - p) : strlen(p);
+                while (n && (*p == ' ' || *p == '\t')) {
+                        p++;
+                        n--;
+                }
+                while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '/'))
+                        n--;
+                if (n) {
+                        srv->cors_origins = cc_xrealloc(srv->cors_origins,
+                                                        (srv->ncors_origins + 1) * sizeof(char *));
+                        srv->cors_origins[srv->ncors_origins++] = cc_xstrndup(p, n);
+                }
+                p = e ? e + 1 : p + n;
+        }
+}
+
 struct cc_http_server *cc_http_server_new(const struct cc_http_server_config *cfg,
                                           const struct cc_http_route *routes, size_t nroutes,
                                           char *err, size_t err_len)
@@ -878,6 +1043,8 @@ struct cc_http_server *cc_http_server_new(const struct cc_http_server_config *cf
                 srv->bind_addr = cc_xstrdup(cfg->bind_addr);
                 srv->cfg.bind_addr = srv->bind_addr;
         }
+        parse_cors_origins(srv, cfg->cors_origins);
+        srv->cfg.cors_origins = NULL;
         pthread_mutex_init(&srv->metrics_mu, NULL);
         pthread_mutex_init(&srv->idle_mu, NULL);
         pthread_cond_init(&srv->idle_cond, NULL);
@@ -919,7 +1086,7 @@ int cc_http_server_start(struct cc_http_server *srv)
         } addr;
         memset(&addr, 0, sizeof(addr));
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
-                         MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                         MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
         uint16_t port = (uint16_t)(srv->cfg.port > 0 ? srv->cfg.port : 0);
         const char *bind = srv->cfg.bind_addr;
         if (bind && inet_pton(AF_INET6, bind, &addr.in6.sin6_addr) == 1) {

@@ -12,6 +12,7 @@ struct segment {
         char *text; /* literal text, or the parameter name */
         size_t len;
         bool param;
+        bool rest; /* "{*name}": the rest of the path, zero or more segments; last only */
 };
 
 struct route {
@@ -21,6 +22,7 @@ struct route {
         struct segment *segs;
         size_t nsegs;
         size_t nparams;
+        bool rest; /* the last segment is a catch-all */
         /* One bit per segment, literal segments set, first segment highest: when a path matches
          * several patterns the one with literals furthest to the left wins ("/calls/active"
          * beats "/calls/{id}"). */
@@ -106,25 +108,30 @@ static int parse_pattern(const char *pattern, struct route *rt)
                         goto fail;
                 struct segment *s = &segs[nsegs];
                 if (p[0] == '{') {
-                        if (len < 3 || p[len - 1] != '}')
+                        bool rest = len > 1 && p[1] == '*';
+                        size_t off = rest ? 2 : 1;
+                        if (len < off + 2 || p[len - 1] != '}' || (rest && e != end))
                                 goto fail;
-                        for (size_t i = 1; i < len - 1; i++)
-                                if (!is_name_char(p[i], i == 1))
+                        for (size_t i = off; i < len - 1; i++)
+                                if (!is_name_char(p[i], i == off))
                                         goto fail;
+                        size_t nlen = len - off - 1;
                         for (size_t i = 0; i < nsegs; i++)
-                                if (segs[i].param && segs[i].len == len - 2 &&
-                                    memcmp(segs[i].text, p + 1, len - 2) == 0)
+                                if (segs[i].param && segs[i].len == nlen &&
+                                    memcmp(segs[i].text, p + off, nlen) == 0)
                                         goto fail;
                         if (++nparams > CC_ROUTER_MAX_PARAMS)
                                 goto fail;
                         s->param = true;
-                        s->text = cc_xstrndup(p + 1, len - 2);
-                        s->len = len - 2;
+                        s->rest = rest;
+                        s->text = cc_xstrndup(p + off, nlen);
+                        s->len = nlen;
                 } else {
                         for (size_t i = 0; i < len; i++)
                                 if (!is_literal_char(p[i]))
                                         goto fail;
                         s->param = false;
+                        s->rest = false;
                         s->text = cc_xstrndup(p, len);
                         s->len = len;
                 }
@@ -135,6 +142,7 @@ static int parse_pattern(const char *pattern, struct route *rt)
         memcpy(rt->segs, segs, sizeof(struct segment) * nsegs);
         rt->nsegs = nsegs;
         rt->nparams = nparams;
+        rt->rest = nsegs > 0 && segs[nsegs - 1].rest;
         rt->specificity = 0;
         for (size_t i = 0; i < nsegs; i++)
                 if (!segs[i].param)
@@ -148,7 +156,7 @@ fail:
 
 static bool same_shape(const struct route *a, const struct route *b)
 {
-        if (a->nsegs != b->nsegs)
+        if (a->nsegs != b->nsegs || a->rest != b->rest)
                 return false;
         for (size_t i = 0; i < a->nsegs; i++) {
                 const struct segment *x = &a->segs[i], *y = &b->segs[i];
@@ -251,9 +259,15 @@ static int split_path(const char *path, struct path_segs *ps)
 
 static bool path_matches(const struct route *rt, const struct path_segs *ps)
 {
-        if (rt->nsegs != ps->n)
+        size_t fixed = rt->nsegs;
+        if (rt->rest) {
+                fixed--;
+                if (ps->n < fixed)
+                        return false;
+        } else if (rt->nsegs != ps->n) {
                 return false;
-        for (size_t i = 0; i < ps->n; i++) {
+        }
+        for (size_t i = 0; i < fixed; i++) {
                 const struct segment *seg = &rt->segs[i];
                 if (ps->len[i] == 0)
                         return false;
@@ -292,7 +306,9 @@ int cc_router_match(const struct cc_router *r, const char *method, const char *p
                         continue;
                 path_found = true;
                 if (strcmp(rt->method, method) == 0) {
-                        if (!best || rt->specificity > best->specificity)
+                        /* At equal specificity a fixed-length pattern beats a catch-all. */
+                        if (!best || rt->specificity > best->specificity ||
+                            (rt->specificity == best->specificity && best->rest && !rt->rest))
                                 best = rt;
                 } else if (allow && allow_len) {
                         allow_append(allow, allow_len, rt->method);
@@ -306,6 +322,20 @@ int cc_router_match(const struct cc_router *r, const char *method, const char *p
         for (size_t i = 0; i < best->nsegs; i++) {
                 if (!best->segs[i].param)
                         continue;
+                if (best->segs[i].rest) {
+                        /* The remainder as sent, still percent-encoded: decoding would make an
+                         * encoded '/' indistinguishable from a separator. */
+                        const char *rs = i < ps.n ? ps.start[i] : "";
+                        size_t rlen = strlen(rs);
+                        if (used + rlen + 1 > scratch_len)
+                                return -ENOBUFS;
+                        memcpy(scratch + used, rs, rlen + 1);
+                        m.params[m.nparams].name = best->segs[i].text;
+                        m.params[m.nparams].value = scratch + used;
+                        m.nparams++;
+                        used += rlen + 1;
+                        continue;
+                }
                 if (used + ps.len[i] + 1 > scratch_len)
                         return -ENOBUFS;
                 ssize_t n = decode_segment(ps.start[i], ps.len[i], scratch + used);

@@ -304,6 +304,7 @@ int cc_service_start(const struct cc_service_def *def, struct cc_service **ret_s
             .conn_timeout_s = (int)c->conn_timeout_s,
             .verifier = svc->verifier,
             .ready = check_ready,
+            .cors_origins = def->cors_origins ? def->cors_origins() : NULL,
             .userdata = svc,
         };
         svc->http = cc_http_server_new(&hcfg, def->routes, def->nroutes, err, err_len);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "frontdoor.h"
 #include "gateway_internal.h"
 #include "cc/log.h"
 
@@ -40,21 +41,44 @@ static const struct cc_config_var gateway_config[] = {
      "how long a user's active/inactive answer is cached"},
 };
 
+/* The identity half's settings and routes followed by the front door's. */
+static struct cc_config_var *all_config;
+static struct cc_http_route *all_routes;
+
+static void build_tables(void)
+{
+        size_t nc = CC_ARRAY_SIZE(gateway_config) + frontdoor_config_count;
+        all_config = cc_xcalloc(nc, sizeof(*all_config));
+        memcpy(all_config, gateway_config, sizeof(gateway_config));
+        memcpy(all_config + CC_ARRAY_SIZE(gateway_config), frontdoor_config,
+               frontdoor_config_count * sizeof(*frontdoor_config));
+        size_t nr = gateway_identity_nroutes + frontdoor_routes_count;
+        all_routes = cc_xcalloc(nr, sizeof(*all_routes));
+        memcpy(all_routes, gateway_identity_routes,
+               gateway_identity_nroutes * sizeof(*gateway_identity_routes));
+        memcpy(all_routes + gateway_identity_nroutes, frontdoor_routes,
+               frontdoor_routes_count * sizeof(*frontdoor_routes));
+}
+
 const struct cc_service_def *gateway_service_def(void)
 {
-        /* Filled at run time: the migration count lives in another translation unit. */
+        /* Filled at run time: the counts live in other translation units. The tables are built
+         * once and live as long as the process. */
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
         static struct cc_service_def def = {
             .name = "gateway",
             .default_port = 8080,
-            .config = gateway_config,
-            .nconfig = CC_ARRAY_SIZE(gateway_config),
             .init = gw_init,
             .fini = gw_fini,
+            .cors_origins = frontdoor_cors_origins,
         };
+        pthread_once(&once, build_tables);
         def.migrations = gateway_migrations;
         def.nmigrations = gateway_migrations_count;
-        def.routes = gateway_identity_routes;
-        def.nroutes = gateway_identity_nroutes;
+        def.config = all_config;
+        def.nconfig = CC_ARRAY_SIZE(gateway_config) + frontdoor_config_count;
+        def.routes = all_routes;
+        def.nroutes = gateway_identity_nroutes + frontdoor_routes_count;
         return &def;
 }
 
@@ -88,6 +112,12 @@ int gw_init(struct cc_service *svc)
                 goto fail;
         }
         cc_service_set_state(svc, gw);
+        r = frontdoor_init(svc);
+        if (r < 0) {
+                cc_log_error(NULL, "gateway: cannot start the front door: %s", strerror(-r));
+                cc_service_set_state(svc, NULL);
+                goto fail;
+        }
         return 0;
 fail:
         cc_ratelimit_free(gw->rl_email);
@@ -104,6 +134,7 @@ void gw_fini(struct cc_service *svc)
         struct gw *gw = gw_of(svc);
         if (!gw)
                 return;
+        frontdoor_fini(svc);
         cc_ratelimit_free(gw->rl_email);
         cc_ratelimit_free(gw->rl_addr);
         free(gw->dummy_hash);

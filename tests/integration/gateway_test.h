@@ -1,5 +1,6 @@
 /* Helpers shared by the gateway's integration tests (included, not linked: each test program is
- * one .c plus testlib.c). The gateway runs in-process in a schema of its own per test. */
+ * one .c plus testlib.c; inline so a program need not use every one). The gateway runs
+ * in-process in a schema of its own per test. */
 #pragma once
 
 #include <json-c/json.h>
@@ -17,7 +18,7 @@ static char gt_schema[64];
 static struct cc_service_def gt_def;
 
 /* Environment for one in-process gateway; argon2 made cheap so tests stay fast. */
-static void gt_env(bool signup)
+static inline void gt_env(bool signup)
 {
         char key[1024];
         cc_test_service_env(0);
@@ -35,7 +36,7 @@ static void gt_env(bool signup)
         gt_def.name = gt_schema;
 }
 
-static struct cc_service *gt_start(bool signup)
+static inline struct cc_service *gt_start(bool signup)
 {
         gt_env(signup);
         struct cc_service *svc = NULL;
@@ -51,7 +52,7 @@ struct gt_resp {
         char retry_after[32];
 };
 
-static void gt_resp_fini(struct gt_resp *r)
+static inline void gt_resp_fini(struct gt_resp *r)
 {
         json_object_put(r->json);
         free(r->body);
@@ -59,8 +60,8 @@ static void gt_resp_fini(struct gt_resp *r)
 }
 
 /* One request; token NULL: no Authorization header. */
-static long gt_call(struct cc_service *svc, const char *method, const char *path, const char *body,
-                    const char *token, struct gt_resp *ret)
+static inline long gt_call(struct cc_service *svc, const char *method, const char *path,
+                           const char *body, const char *token, struct gt_resp *ret)
 {
         char url[512], auth[4096];
         snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", cc_service_port(svc), path);
@@ -84,7 +85,7 @@ static long gt_call(struct cc_service *svc, const char *method, const char *path
         return st;
 }
 
-static const char *gt_str(json_object *o, const char *path)
+static inline const char *gt_str(json_object *o, const char *path)
 {
         /* "user.email": one level of nesting is all the tests need. */
         char buf[128];
@@ -99,7 +100,7 @@ static const char *gt_str(json_object *o, const char *path)
         return v ? json_object_get_string(v) : NULL;
 }
 
-static void gt_expect_detail(struct gt_resp *r, long status, const char *detail)
+static inline void gt_expect_detail(struct gt_resp *r, long status, const char *detail)
 {
         ck_assert_msg(r->status == status, "status %ld (want %ld): %s", r->status, status, r->body);
         if (detail)
@@ -113,7 +114,7 @@ struct gt_session {
         char *access, *refresh, *user_id, *org_id;
 };
 
-static void gt_session_fini(struct gt_session *s)
+static inline void gt_session_fini(struct gt_session *s)
 {
         free(s->access);
         free(s->refresh);
@@ -122,7 +123,7 @@ static void gt_session_fini(struct gt_session *s)
         memset(s, 0, sizeof(*s));
 }
 
-static void gt_session_from(struct gt_resp *r, struct gt_session *s)
+static inline void gt_session_from(struct gt_resp *r, struct gt_session *s)
 {
         s->access = strdup(gt_str(r->json, "access_token"));
         s->refresh = strdup(gt_str(r->json, "refresh_token"));
@@ -131,7 +132,7 @@ static void gt_session_from(struct gt_resp *r, struct gt_session *s)
 }
 
 /* Anonymous sign-up of a new organization's admin. */
-static void gt_signup(struct cc_service *svc, const char *email, struct gt_session *s)
+static inline void gt_signup(struct cc_service *svc, const char *email, struct gt_session *s)
 {
         char body[512];
         snprintf(body, sizeof(body),
@@ -146,8 +147,8 @@ static void gt_signup(struct cc_service *svc, const char *email, struct gt_sessi
 }
 
 /* An admin creates a user of role in its organization, who then logs in. */
-static void gt_add_user(struct cc_service *svc, const struct gt_session *admin, const char *email,
-                        const char *role, struct gt_session *s)
+static inline void gt_add_user(struct cc_service *svc, const struct gt_session *admin,
+                               const char *email, const char *role, struct gt_session *s)
 {
         char body[512];
         snprintf(body, sizeof(body),
@@ -165,7 +166,7 @@ static void gt_add_user(struct cc_service *svc, const struct gt_session *admin, 
         gt_resp_fini(&r);
 }
 
-static long long gt_sql_int(const char *sql_fmt, const char *param)
+static inline long long gt_sql_int(const char *sql_fmt, const char *param)
 {
         struct cc_db_pool *pool = cc_test_pool(gt_schema, 1, 5000);
         long long v = cc_test_pool_query_int(pool, sql_fmt, param);
@@ -185,12 +186,12 @@ static inline EVP_PKEY *gt_private_key(void)
         return key;
 }
 
-static void gt_suite_setup(void)
+static inline void gt_suite_setup(void)
 {
         cc_test_unique("gwtest", gt_prefix, sizeof(gt_prefix));
 }
 
-static void gt_suite_teardown(void)
+static inline void gt_suite_teardown(void)
 {
         cc_test_drop_schemas(gt_prefix);
 }

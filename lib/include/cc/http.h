@@ -39,7 +39,13 @@ struct cc_http_server_config {
         int max_json_depth;               /* default 32 */
         struct cc_jwt_verifier *verifier; /* borrowed; NULL = every authenticated route is 401 */
         cc_http_ready_fn ready;           /* NULL = always ready */
-        void *userdata;                   /* returned by cc_http_req_userdata */
+        /* CORS: comma-separated allowed origins ("http://localhost:5173, ..."); NULL or "" = no
+         * CORS headers at all. Allowed origins get Access-Control-Allow-Origin (the request's
+         * Origin) and -Allow-Credentials on every reply; OPTIONS preflights on any path are
+         * answered 204 with every method and the requested headers allowed (400 for an origin
+         * not in the list). Every reply then carries Vary: Origin. Copied. */
+        const char *cors_origins;
+        void *userdata; /* returned by cc_http_req_userdata */
 };
 
 /* Routes are copied. NULL (and err) when a route pattern is invalid. */
@@ -66,6 +72,9 @@ const char *cc_http_req_query(const struct cc_http_req *req, const char *name);
 size_t cc_http_req_query_all(const struct cc_http_req *req, const char *name,
                              const char **ret_values, size_t max);
 const char *cc_http_req_header(const struct cc_http_req *req, const char *name);
+/* The query string as the client sent it (without '?'; "" when none), for forwarding. In the
+ * arena; call it from the handler before deferring. */
+const char *cc_http_req_query_string(struct cc_http_req *req);
 /* The raw body, NUL-terminated after ret_len bytes ("" when there was none). */
 const void *cc_http_req_body(const struct cc_http_req *req, size_t *ret_len);
 /* The parsed JSON body (borrowed), NULL when the body was empty or the route is RAW_BODY. */
@@ -76,6 +85,13 @@ const struct cc_auth *cc_http_req_auth(const struct cc_http_req *req);
 struct cc_arena *cc_http_req_arena(struct cc_http_req *req);
 void *cc_http_req_userdata(const struct cc_http_req *req);
 const char *cc_http_req_client_addr(const struct cc_http_req *req);
+
+/* Reply later, from any thread: the handler calls this, hands req to someone else and returns;
+ * the worker thread moves on to other connections. Exactly one cc_http_reply_* must follow
+ * (from any thread, at most one thread at a time); until then the connection waits (no
+ * connection timeout applies) and req with everything it points to stays valid. After the
+ * handler returns, only the thread that will reply may touch req. */
+void cc_http_req_defer(struct cc_http_req *req);
 
 /* Replies: exactly one per request. Headers added before the reply go out with it. */
 void cc_http_reply_header(struct cc_http_req *req, const char *name, const char *value);

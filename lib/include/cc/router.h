@@ -1,4 +1,7 @@
-/* Route table: method + path pattern with {param} segments. "/api/calls" and "/api/calls/" are
+/* Route table: method + path pattern with {param} segments, and optionally a last "{*name}"
+ * segment that matches the rest of the path (zero or more segments; its value is the remainder
+ * as sent, still percent-encoded). A fixed-length pattern wins over a catch-all that matches the
+ * same literals. "/api/calls" and "/api/calls/" are
  * the same route. Matching distinguishes "no such path" (404) from "path exists, other method"
  * (405). The table is built once at start and read concurrently afterwards. */
 #pragma once

@@ -28,6 +28,9 @@ struct cc_service_def {
         /* Optional extra configuration the service reads (its own CC_* variables). */
         const struct cc_config_var *config;
         size_t nconfig;
+        /* Optional: origins allowed to call the API from a browser (comma-separated), read after
+         * the configuration is loaded; NULL or "" answers no CORS at all. */
+        const char *(*cors_origins)(void);
         /* Optional: called after everything is up and before serving; non-zero aborts start. */
         int (*init)(struct cc_service *svc);
         void (*fini)(struct cc_service *svc);
