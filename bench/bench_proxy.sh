@@ -22,7 +22,7 @@ connections="${CONNECTIONS:-64}"
 wrk_threads="${THREADS:-2}"
 path="/api/analytics/dashboard"
 
-for tool in wrk curl openssl python3; do
+for tool in wrk curl openssl python3 psql; do
         command -v "$tool" >/dev/null || { echo "bench_proxy.sh: $tool not found" >&2; exit 1; }
 done
 for bin in "$upstream_bin" "$gateway_bin"; do
@@ -41,9 +41,17 @@ free_port() {
 
 tmp="$(mktemp -d /tmp/cc-bench-proxy.XXXXXX)"
 up_pid="" gw_pid=""
+# The front door lets a token through only for an active user it knows: an AGENT of our own
+# in an organization of our own, removed afterwards. The gateway's migrations create the tables.
+org_id="$(python3 -c 'import uuid; print(uuid.uuid4())')"
+user_id="$(python3 -c 'import uuid; print(uuid.uuid4())')"
+user_created=""
 cleanup() {
         [[ -n "$gw_pid" ]] && kill "$gw_pid" 2>/dev/null && wait "$gw_pid" 2>/dev/null || true
         [[ -n "$up_pid" ]] && kill "$up_pid" 2>/dev/null && wait "$up_pid" 2>/dev/null || true
+        [[ -n "$user_created" ]] && psql -qX "$CC_DATABASE_URL" -c \
+                "DELETE FROM gateway.users WHERE id = '$user_id';
+                 DELETE FROM gateway.organizations WHERE id = '$org_id';" >/dev/null 2>&1 || true
         rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -51,7 +59,7 @@ trap cleanup EXIT
 # A key pair of our own and an AGENT token signed with it, as the gateway would sign one.
 openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/priv.pem" 2>/dev/null
 openssl ec -in "$tmp/priv.pem" -pubout -out "$tmp/pub.pem" 2>/dev/null
-token="$(python3 - "$tmp/priv.pem" <<'PY'
+token="$(python3 - "$tmp/priv.pem" "$user_id" "$org_id" <<'PY'
 import base64, json, sys, time, uuid
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -60,7 +68,7 @@ key = serialization.load_pem_private_key(open(sys.argv[1], 'rb').read(), None)
 b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b'=').decode()
 now = int(time.time())
 head = b64(json.dumps({'alg': 'ES256', 'typ': 'JWT'}).encode())
-body = b64(json.dumps({'sub': str(uuid.uuid4()), 'org': str(uuid.uuid4()), 'role': 'AGENT',
+body = b64(json.dumps({'sub': sys.argv[2], 'org': sys.argv[3], 'role': 'AGENT',
                        'email': 'bench@example.com', 'jti': str(uuid.uuid4()), 'iat': now,
                        'exp': now + 3600, 'iss': 'cc-gateway', 'aud': 'cc-api'}).encode())
 r, s = decode_dss_signature(key.sign(('%s.%s' % (head, body)).encode(), ec.ECDSA(hashes.SHA256())))
@@ -78,6 +86,15 @@ CC_HTTP_PORT="$gw_port" CC_HTTP_BIND=127.0.0.1 CC_LOG_LEVEL=warn \
         CC_ANALYTICS_URL="http://127.0.0.1:$up_port" \
         "$gateway_bin" 2>"$tmp/gateway.log" &
 gw_pid=$!
+for _ in $(seq 100); do
+        psql -qX -v ON_ERROR_STOP=1 "$CC_DATABASE_URL" -c \
+                "INSERT INTO gateway.organizations (id, name) VALUES ('$org_id', 'bench-proxy');
+                 INSERT INTO gateway.users (id, org_id, email, first_name, last_name, role)
+                 VALUES ('$user_id', '$org_id', 'bench-$user_id@example.com', 'Bench', 'Proxy',
+                         'AGENT');" >/dev/null 2>&1 && { user_created=1; break; }
+        sleep 0.1 # until the gateway's migrations have run
+done
+[[ -n "$user_created" ]] || { echo "bench_proxy.sh: cannot create the bench user" >&2; exit 1; }
 
 direct="http://127.0.0.1:$up_port$path"
 proxied="http://127.0.0.1:$gw_port$path"
