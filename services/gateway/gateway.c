@@ -35,6 +35,8 @@ static const struct cc_config_var gateway_config[] = {
      "argon2id lanes"},
     {"CC_LOGIN_MAX_FAILURES", CC_CONFIG_INT, "5", 1, 1000, &gw_cfg.login_max_failures,
      "failed logins allowed per email and per client address in a window"},
+    {"CC_SIGNUP_MAX_PER_HOUR", CC_CONFIG_INT, "10", 1, 1000000, &gw_cfg.signups_per_hour,
+     "anonymous sign-ups (new organizations) allowed per client address per hour"},
     {"CC_LOGIN_WINDOW_S", CC_CONFIG_INT, "60", 1, 86400, &gw_cfg.login_window_s,
      "the window in which CC_LOGIN_MAX_FAILURES refill"},
     {"CC_ACTIVE_CACHE_MS", CC_CONFIG_INT, "3000", 0, 60000, &gw_cfg.active_cache_ms,
@@ -100,13 +102,15 @@ int gw_init(struct cc_service *svc)
         double per_s = (double)gw_cfg.login_max_failures / (double)gw_cfg.login_window_s;
         gw->rl_email = cc_ratelimit_new((double)gw_cfg.login_max_failures, per_s, 100000);
         gw->rl_addr = cc_ratelimit_new((double)gw_cfg.login_max_failures, per_s, 100000);
+        gw->rl_signup = cc_ratelimit_new((double)gw_cfg.signups_per_hour,
+                                         (double)gw_cfg.signups_per_hour / 3600.0, 100000);
         char pw[33];
         uint8_t rnd[16];
         cc_random_bytes(rnd, sizeof(rnd));
         for (size_t i = 0; i < sizeof(rnd); i++)
                 snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
         gw->dummy_hash = gw_password_hash(pw);
-        if (!gw->rl_email || !gw->rl_addr || !gw->dummy_hash) {
+        if (!gw->rl_email || !gw->rl_addr || !gw->rl_signup || !gw->dummy_hash) {
                 cc_log_error(NULL, "gateway: cannot set up login throttling or password hashing");
                 r = -EINVAL;
                 goto fail;
@@ -122,6 +126,7 @@ int gw_init(struct cc_service *svc)
 fail:
         cc_ratelimit_free(gw->rl_email);
         cc_ratelimit_free(gw->rl_addr);
+        cc_ratelimit_free(gw->rl_signup);
         free(gw->dummy_hash);
         gw_tokens_fini(gw);
         pthread_mutex_destroy(&gw->active_lock);
@@ -137,6 +142,7 @@ void gw_fini(struct cc_service *svc)
         frontdoor_fini(svc);
         cc_ratelimit_free(gw->rl_email);
         cc_ratelimit_free(gw->rl_addr);
+        cc_ratelimit_free(gw->rl_signup);
         free(gw->dummy_hash);
         gw_tokens_fini(gw);
         pthread_mutex_destroy(&gw->active_lock);

@@ -24,6 +24,7 @@ struct gw_config {
         long long argon2_m_cost_kib;
         long long argon2_parallelism;
         long long login_max_failures;
+        long long signups_per_hour;
         long long login_window_s;
         long long active_cache_ms;
 };
@@ -43,7 +44,7 @@ struct gw {
         char kid[64];
         char *jwks_json;
         struct cc_jwt_verifier *verifier; /* for routes where a bearer token is optional */
-        struct cc_ratelimit *rl_email, *rl_addr;
+        struct cc_ratelimit *rl_email, *rl_addr, *rl_signup;
         char *dummy_hash; /* verified against when the email is unknown, for equal timing */
         pthread_mutex_t active_lock;
         struct gw_active_entry active[GW_ACTIVE_SLOTS];

@@ -167,6 +167,14 @@ static int optional_bearer(struct cc_http_req *req, struct cc_auth *ret, const c
         return cc_jwt_verify(gw_of(cc_service_of(req))->verifier, token, ret) == 0 ? 1 : -EACCES;
 }
 
+static void reply_throttled(struct cc_http_req *req, int64_t retry_ms, const char *detail)
+{
+        char s[24];
+        snprintf(s, sizeof(s), "%lld", (long long)((retry_ms + 999) / 1000));
+        cc_http_reply_header(req, "Retry-After", s);
+        cc_http_reply_error(req, 429, "%s", detail);
+}
+
 void h_register(struct cc_http_req *req)
 {
         struct cc_auth auth;
@@ -190,6 +198,17 @@ void h_register(struct cc_http_req *req)
         } else if (!gw_cfg.allow_signup) {
                 cc_http_reply_error(req, 403, "Registration is closed: ask an administrator");
                 return;
+        } else {
+                /* Each anonymous sign-up creates an organization: bounded per address so a
+                 * script cannot fill the database with them. */
+                const char *addr = cc_http_req_client_addr(req);
+                int64_t retry = 0;
+                if (!cc_ratelimit_take(gw_of(cc_service_of(req))->rl_signup, addr ? addr : "",
+                                       cc_monotonic_us(), &retry)) {
+                        reply_throttled(req, retry,
+                                        "Too many sign-ups from this address; try again later");
+                        return;
+                }
         }
         struct gw_user u;
         struct cc_db_conn *conn = NULL;
@@ -209,14 +228,6 @@ void h_register(struct cc_http_req *req)
         }
         cc_http_reply_json(req, 201, token_body(gw_user_json(&u), access, refresh));
         free(access);
-}
-
-static void reply_throttled(struct cc_http_req *req, int64_t retry_ms)
-{
-        char s[24];
-        snprintf(s, sizeof(s), "%lld", (long long)((retry_ms + 999) / 1000));
-        cc_http_reply_header(req, "Retry-After", s);
-        cc_http_reply_error(req, 429, "Too many failed login attempts; try again later");
 }
 
 void h_login(struct cc_http_req *req)
@@ -243,7 +254,7 @@ void h_login(struct cc_http_req *req)
             !cc_ratelimit_check(gw->rl_addr, addr_key, now, &retry)) {
                 gw_audit_pool(cc_service_pool(svc), "login_throttled", NULL, NULL, email, addr,
                               NULL);
-                reply_throttled(req, retry);
+                reply_throttled(req, retry, "Too many failed login attempts; try again later");
                 return;
         }
 

@@ -31,6 +31,8 @@ static inline void gt_env(bool signup)
         setenv("CC_OUTBOX_POLL_MS", "200", 1);
         setenv("CC_LOG_LEVEL", "error", 1);
         setenv("CC_ACTIVE_CACHE_MS", "3000", 1);
+        /* Tests sign up many organizations from one address. */
+        setenv("CC_SIGNUP_MAX_PER_HOUR", "100000", 1);
         cc_test_unique(gt_prefix, gt_schema, sizeof(gt_schema));
         gt_def = *gateway_service_def();
         gt_def.name = gt_schema;

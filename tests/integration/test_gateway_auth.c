@@ -359,6 +359,38 @@ START_TEST(gateway_auth_login_throttled)
 }
 END_TEST
 
+START_TEST(gateway_auth_signup_throttled_per_address)
+{
+        gt_env(true);
+        setenv("CC_SIGNUP_MAX_PER_HOUR", "2", 1);
+        struct cc_service *svc = NULL;
+        char err[512];
+        ck_assert_msg(cc_service_start(&gt_def, &svc, err, sizeof(err)) == 0, "start: %s", err);
+        struct gt_session a, b;
+        gt_signup(svc, "one@signup.example", &a);
+        gt_signup(svc, "two@signup.example", &b);
+        struct gt_resp r;
+        gt_call(svc, "POST", "/api/auth/register",
+                "{\"email\":\"three@signup.example\",\"password\":\"correct horse\","
+                "\"first_name\":\"T\",\"last_name\":\"Hree\"}",
+                NULL, &r);
+        gt_expect_detail(&r, 429, "Too many sign-ups from this address; try again later");
+        int retry = atoi(r.retry_after);
+        ck_assert_msg(retry >= 1 && retry <= 3600, "Retry-After %s", r.retry_after);
+        gt_resp_fini(&r);
+        ck_assert_int_eq(
+            gt_sql_int("SELECT count(*) FROM users WHERE email = $1", "three@signup.example"), 0);
+        /* An admin creating users in its own organization is not a sign-up. */
+        struct gt_session agent;
+        gt_add_user(svc, &a, "agent@signup.example", "AGENT", &agent);
+        gt_session_fini(&agent);
+        gt_session_fini(&a);
+        gt_session_fini(&b);
+        cc_service_stop(svc);
+        setenv("CC_SIGNUP_MAX_PER_HOUR", "100000", 1);
+}
+END_TEST
+
 START_TEST(gateway_auth_user_events_once)
 {
         struct cc_service *svc = gt_start(true);
@@ -422,6 +454,7 @@ static Suite *suite(void)
         tcase_add_test(tc, gateway_auth_bad_tokens_are_refused);
         tcase_add_test(tc, gateway_auth_login_throttled);
         tcase_add_test(tc, gateway_auth_user_events_once);
+        tcase_add_test(tc, gateway_auth_signup_throttled_per_address);
         suite_add_tcase(s, tc);
         return s;
 }
