@@ -413,6 +413,21 @@ struct cc_consumer *cc_service_consumer(struct cc_service *svc)
         return svc->consumer;
 }
 
+struct cc_jwt_verifier *cc_service_jwt_verifier(struct cc_service *svc)
+{
+        return svc->verifier;
+}
+
+const char *cc_service_jwt_issuer(const struct cc_service *svc)
+{
+        return svc->cfg.jwt_issuer;
+}
+
+const char *cc_service_jwt_audience(const struct cc_service *svc)
+{
+        return svc->cfg.jwt_audience;
+}
+
 void *cc_service_state(struct cc_service *svc)
 {
         return svc->state;

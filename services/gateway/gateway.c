@@ -18,10 +18,6 @@ struct gw_config gw_cfg;
 static const struct cc_config_var gateway_config[] = {
     {"CC_JWT_PRIVATE_KEY_FILE", CC_CONFIG_STRING, NULL, 1, 4096, &gw_cfg.private_key_file,
      "PEM file of the P-256 key access tokens are signed with"},
-    {"CC_JWT_ISSUER", CC_CONFIG_STRING, "cc-gateway", 1, 255, &gw_cfg.issuer,
-     "iss claim of the access tokens"},
-    {"CC_JWT_AUDIENCE", CC_CONFIG_STRING, "cc-api", 1, 255, &gw_cfg.audience,
-     "aud claim of the access tokens"},
     {"CC_ACCESS_TOKEN_TTL", CC_CONFIG_INT, "900", 60, 86400, &gw_cfg.access_ttl_s,
      "access token lifetime in seconds"},
     {"CC_REFRESH_TOKEN_TTL", CC_CONFIG_INT, "604800", 300, 7776000, &gw_cfg.refresh_ttl_s,
@@ -94,6 +90,9 @@ int gw_init(struct cc_service *svc)
         char err[256];
         struct gw *gw = cc_xcalloc(1, sizeof(*gw));
         pthread_mutex_init(&gw->active_lock, NULL);
+        /* The tokens we sign carry the iss/aud every service (this one too) verifies. */
+        gw->issuer = cc_service_jwt_issuer(svc);
+        gw->audience = cc_service_jwt_audience(svc);
         int r = gw_tokens_init(gw, err, sizeof(err));
         if (r < 0) {
                 cc_log_error(NULL, "%s", err);

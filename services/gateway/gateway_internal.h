@@ -15,8 +15,6 @@
 
 struct gw_config {
         char *private_key_file;
-        char *issuer;
-        char *audience;
         long long access_ttl_s;
         long long refresh_ttl_s;
         bool allow_signup;
@@ -43,7 +41,7 @@ struct gw {
         EVP_PKEY *key;
         char kid[64];
         char *jwks_json;
-        struct cc_jwt_verifier *verifier; /* for routes where a bearer token is optional */
+        const char *issuer, *audience; /* borrowed from the service's settings */
         struct cc_ratelimit *rl_email, *rl_addr, *rl_signup;
         char *dummy_hash; /* verified against when the email is unknown, for equal timing */
         pthread_mutex_t active_lock;

@@ -164,7 +164,9 @@ static int optional_bearer(struct cc_http_req *req, struct cc_auth *ret, const c
                 return 0;
         if (ret_token)
                 *ret_token = token;
-        return cc_jwt_verify(gw_of(cc_service_of(req))->verifier, token, ret) == 0 ? 1 : -EACCES;
+        return cc_jwt_verify(cc_service_jwt_verifier(cc_service_of(req)), token, ret) == 0
+                   ? 1
+                   : -EACCES;
 }
 
 static void reply_throttled(struct cc_http_req *req, int64_t retry_ms, const char *detail)

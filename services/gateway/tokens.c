@@ -69,20 +69,6 @@ int gw_tokens_init(struct gw *gw, char *err, size_t err_len)
                                      "\"use\":\"sig\"}]}",
                                      x, y, gw->kid);
 
-        BIO *bio = BIO_new(BIO_s_mem());
-        char *pem = NULL;
-        if (PEM_write_bio_PUBKEY(bio, gw->key)) {
-                BUF_MEM *mem = NULL;
-                BIO_get_mem_ptr(bio, &mem);
-                pem = cc_xstrndup(mem->data, mem->length);
-        }
-        BIO_free(bio);
-        gw->verifier = pem ? cc_jwt_verifier_new(pem, gw_cfg.issuer, gw_cfg.audience, 1024) : NULL;
-        free(pem);
-        if (!gw->verifier) {
-                cc_set_error(err, err_len, "CC_JWT_PRIVATE_KEY_FILE: cannot build a verifier");
-                return -EINVAL;
-        }
         return 0;
 }
 
@@ -92,8 +78,6 @@ void gw_tokens_fini(struct gw *gw)
         gw->key = NULL;
         free(gw->jwks_json);
         gw->jwks_json = NULL;
-        cc_jwt_verifier_free(gw->verifier);
-        gw->verifier = NULL;
 }
 
 /* ES256 wants r||s, 32 bytes each; OpenSSL signs in DER. */
@@ -142,8 +126,8 @@ char *gw_access_token(struct gw *gw, const char *user_id, const char *org_id, co
         json_object_object_add(claims, "jti", json_object_new_string(jti));
         json_object_object_add(claims, "iat", json_object_new_int64(now));
         json_object_object_add(claims, "exp", json_object_new_int64(now + gw_cfg.access_ttl_s));
-        json_object_object_add(claims, "iss", json_object_new_string(gw_cfg.issuer));
-        json_object_object_add(claims, "aud", json_object_new_string(gw_cfg.audience));
+        json_object_object_add(claims, "iss", json_object_new_string(gw->issuer));
+        json_object_object_add(claims, "aud", json_object_new_string(gw->audience));
         char *h64 = b64(header);
         char *p64 = b64(json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN |
                                                                    JSON_C_TO_STRING_NOSLASHESCAPE));

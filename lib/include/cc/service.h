@@ -50,6 +50,11 @@ const char *cc_service_name(const struct cc_service *svc);
 struct cc_db_pool *cc_service_pool(struct cc_service *svc);
 struct cc_outbox_relay *cc_service_outbox(struct cc_service *svc);
 struct cc_consumer *cc_service_consumer(struct cc_service *svc);
+/* The access-token verifier every route uses, and the iss/aud it expects (CC_JWT_ISSUER,
+ * CC_JWT_AUDIENCE), for a service that also issues tokens. Valid from init on. */
+struct cc_jwt_verifier *cc_service_jwt_verifier(struct cc_service *svc);
+const char *cc_service_jwt_issuer(const struct cc_service *svc);
+const char *cc_service_jwt_audience(const struct cc_service *svc);
 void *cc_service_state(struct cc_service *svc);
 void cc_service_set_state(struct cc_service *svc, void *state);
 /* The service owning an HTTP request (from the server's userdata). */
