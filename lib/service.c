@@ -442,3 +442,13 @@ struct cc_service *cc_service_of(const struct cc_http_req *req)
 {
         return cc_http_req_userdata(req);
 }
+
+struct cc_db_conn *cc_service_req_db(struct cc_http_req *req)
+{
+        struct cc_db_conn *conn = NULL;
+        if (cc_db_acquire(cc_service_pool(cc_service_of(req)), &conn) < 0) {
+                cc_http_reply_error(req, 503, "Database unavailable");
+                return NULL;
+        }
+        return conn;
+}

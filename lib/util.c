@@ -252,33 +252,51 @@ void cc_format_time_ms(int64_t ms, char out[25])
 }
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t cc_base64url_encode(const void *in, size_t n, char *out)
+/* The two alphabets differ only in the last two characters; `pad` adds '=' to a multiple of 4. */
+static size_t b64_encode(const char *alpha, bool pad, const void *in, size_t n, char *out)
 {
         const unsigned char *p = in;
         size_t o = 0, i = 0;
         for (; i + 2 < n; i += 3) {
                 uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-                out[o++] = b64url[v >> 18];
-                out[o++] = b64url[(v >> 12) & 63];
-                out[o++] = b64url[(v >> 6) & 63];
-                out[o++] = b64url[v & 63];
+                out[o++] = alpha[v >> 18];
+                out[o++] = alpha[(v >> 12) & 63];
+                out[o++] = alpha[(v >> 6) & 63];
+                out[o++] = alpha[v & 63];
         }
         if (n - i == 1) {
                 uint32_t v = (uint32_t)p[i] << 16;
-                out[o++] = b64url[v >> 18];
-                out[o++] = b64url[(v >> 12) & 63];
+                out[o++] = alpha[v >> 18];
+                out[o++] = alpha[(v >> 12) & 63];
+                if (pad) {
+                        out[o++] = '=';
+                        out[o++] = '=';
+                }
         } else if (n - i == 2) {
                 uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-                out[o++] = b64url[v >> 18];
-                out[o++] = b64url[(v >> 12) & 63];
-                out[o++] = b64url[(v >> 6) & 63];
+                out[o++] = alpha[v >> 18];
+                out[o++] = alpha[(v >> 12) & 63];
+                out[o++] = alpha[(v >> 6) & 63];
+                if (pad)
+                        out[o++] = '=';
         }
         out[o] = '\0';
         return o;
 }
 
-static int b64url_value(char c)
+size_t cc_base64url_encode(const void *in, size_t n, char *out)
+{
+        return b64_encode(b64url, false, in, n, out);
+}
+
+size_t cc_base64_encode(const void *in, size_t n, char *out)
+{
+        return b64_encode(b64std, true, in, n, out);
+}
+
+static int b64_value(char c, bool url)
 {
         if (c >= 'A' && c <= 'Z')
                 return c - 'A';
@@ -286,14 +304,14 @@ static int b64url_value(char c)
                 return c - 'a' + 26;
         if (c >= '0' && c <= '9')
                 return c - '0' + 52;
-        if (c == '-')
+        if (c == (url ? '-' : '+'))
                 return 62;
-        if (c == '_')
+        if (c == (url ? '_' : '/'))
                 return 63;
         return -1;
 }
 
-int cc_base64url_decode(const char *in, size_t n, void *out, size_t out_cap)
+static int b64_decode(bool url, const char *in, size_t n, void *out, size_t out_cap)
 {
         while (n > 0 && in[n - 1] == '=')
                 n--;
@@ -304,7 +322,7 @@ int cc_base64url_decode(const char *in, size_t n, void *out, size_t out_cap)
         uint32_t acc = 0;
         int bits = 0;
         for (size_t i = 0; i < n; i++) {
-                int v = b64url_value(in[i]);
+                int v = b64_value(in[i], url);
                 if (v < 0)
                         return -EINVAL;
                 acc = (acc << 6) | (uint32_t)v;
@@ -317,6 +335,72 @@ int cc_base64url_decode(const char *in, size_t n, void *out, size_t out_cap)
                 }
         }
         return (int)len;
+}
+
+int cc_base64url_decode(const char *in, size_t n, void *out, size_t out_cap)
+{
+        return b64_decode(true, in, n, out, out_cap);
+}
+
+int cc_base64_decode(const char *in, size_t n, void *out, size_t out_cap)
+{
+        return b64_decode(false, in, n, out, out_cap);
+}
+
+void cc_strbuf_append(struct cc_strbuf *b, const void *s, size_t n)
+{
+        if (b->len + n + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 256;
+                while (cap < b->len + n + 1)
+                        cap *= 2;
+                b->data = cc_xrealloc(b->data, cap);
+                b->cap = cap;
+        }
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+}
+
+void cc_strbuf_puts(struct cc_strbuf *b, const char *s)
+{
+        cc_strbuf_append(b, s, strlen(s));
+}
+
+void cc_strbuf_printf(struct cc_strbuf *b, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return;
+        cc_strbuf_append(b, "", 0); /* make sure data exists */
+        if (b->len + (size_t)n + 1 > b->cap) {
+                size_t cap = b->cap;
+                while (cap < b->len + (size_t)n + 1)
+                        cap *= 2;
+                b->data = cc_xrealloc(b->data, cap);
+                b->cap = cap;
+        }
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        b->len += (size_t)n;
+}
+
+char *cc_strbuf_take(struct cc_strbuf *b)
+{
+        char *d = b->data ? b->data : cc_xstrdup("");
+        b->data = NULL;
+        b->len = b->cap = 0;
+        return d;
+}
+
+void cc_strbuf_fini(struct cc_strbuf *b)
+{
+        free(b->data);
+        b->data = NULL;
+        b->len = b->cap = 0;
 }
 
 bool cc_consttime_eq(const void *a, const void *b, size_t n)

@@ -39,12 +39,7 @@ void h_jwks(struct cc_http_req *req)
 
 struct cc_db_conn *gw_acquire(struct cc_http_req *req)
 {
-        struct cc_db_conn *conn = NULL;
-        if (cc_db_acquire(cc_service_pool(cc_service_of(req)), &conn) < 0) {
-                cc_http_reply_error(req, 503, "Database unavailable");
-                return NULL;
-        }
-        return conn;
+        return cc_service_req_db(req);
 }
 
 void gw_reply_internal(struct cc_http_req *req, int r)

@@ -151,6 +151,50 @@ START_TEST(util_uuid_valid)
 }
 END_TEST
 
+START_TEST(util_base64_standard_alphabet_and_padding)
+{
+        /* Bytes that map to '+' and '/' in the standard alphabet ('-' and '_' in base64url). */
+        const unsigned char raw[] = {0xfb, 0xff, 0xbf};
+        char out[16];
+        ck_assert_uint_eq(cc_base64_encode(raw, 3, out), 4);
+        ck_assert_str_eq(out, "+/+/");
+        ck_assert_uint_eq(cc_base64_encode("f", 1, out), 4);
+        ck_assert_str_eq(out, "Zg==");
+        ck_assert_uint_eq(cc_base64_encode("fo", 2, out), 4);
+        ck_assert_str_eq(out, "Zm8=");
+        unsigned char dec[8];
+        ck_assert_int_eq(cc_base64_decode("+/+/", 4, dec, sizeof(dec)), 3);
+        ck_assert_mem_eq(dec, raw, 3);
+        ck_assert_int_eq(cc_base64_decode("Zm8=", 4, dec, sizeof(dec)), 2);
+        /* The url-safe characters are not part of the standard alphabet. */
+        ck_assert_int_eq(cc_base64_decode("-_-_", 4, dec, sizeof(dec)), -EINVAL);
+        ck_assert_int_eq(cc_base64url_decode("+/+/", 4, dec, sizeof(dec)), -EINVAL);
+}
+END_TEST
+
+START_TEST(util_strbuf_grows_and_hands_over)
+{
+        struct cc_strbuf b = {0};
+        char *empty = cc_strbuf_take(&b);
+        ck_assert_str_eq(empty, "");
+        free(empty);
+        for (int i = 0; i < 1000; i++)
+                cc_strbuf_printf(&b, "%d,", i);
+        cc_strbuf_puts(&b, "end");
+        ck_assert_uint_eq(b.len, strlen(b.data));
+        ck_assert(strncmp(b.data, "0,1,2,", 6) == 0);
+        ck_assert_str_eq(b.data + b.len - 7, "999,end");
+        char *s = cc_strbuf_take(&b);
+        ck_assert_ptr_null(b.data);
+        ck_assert_uint_eq(b.len, 0);
+        free(s);
+        cc_strbuf_append(&b, "ab", 2);
+        ck_assert_str_eq(b.data, "ab");
+        cc_strbuf_fini(&b);
+        ck_assert_ptr_null(b.data);
+}
+END_TEST
+
 START_TEST(util_base64url_rfc4648_vectors)
 {
         /* RFC 4648 section 10, without padding, plus inputs that use the two characters the
@@ -302,6 +346,8 @@ static Suite *suite(void)
         tcase_add_test(tc, util_format_time_ms);
         tcase_add_test(tc, util_clocks);
         tcase_add_test(tc, util_consttime_eq);
+        tcase_add_test(tc, util_base64_standard_alphabet_and_padding);
+        tcase_add_test(tc, util_strbuf_grows_and_hands_over);
         tcase_add_test(tc, util_random_bytes_fill);
         suite_add_tcase(s, tc);
         return s;

@@ -59,3 +59,6 @@ void *cc_service_state(struct cc_service *svc);
 void cc_service_set_state(struct cc_service *svc, void *state);
 /* The service owning an HTTP request (from the server's userdata). */
 struct cc_service *cc_service_of(const struct cc_http_req *req);
+/* A pooled database connection for a request's handler (release with cc_db_release); when none
+ * can be had, replies 503 {"detail": "Database unavailable"} and returns NULL. */
+struct cc_db_conn *cc_service_req_db(struct cc_http_req *req);

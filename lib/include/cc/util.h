@@ -46,6 +46,24 @@ size_t cc_base64url_encode(const void *in, size_t n, char *out);
 /* Decodes base64url (padding optional). Returns the decoded length or -EINVAL. */
 int cc_base64url_decode(const char *in, size_t n, void *out, size_t out_cap) CC_MUSTCHECK;
 
+/* Standard base64 (RFC 4648 section 4, '+' '/', with padding), as HTTP Basic auth, Twilio's
+ * signatures and stored secrets use it. Same sizes and results as the base64url pair. */
+size_t cc_base64_encode(const void *in, size_t n, char *out);
+int cc_base64_decode(const char *in, size_t n, void *out, size_t out_cap) CC_MUSTCHECK;
+
+/* A growing NUL-terminated string; zero-initialise, append, then take or fini. */
+struct cc_strbuf {
+        char *data; /* NULL until the first append */
+        size_t len;
+        size_t cap;
+};
+void cc_strbuf_append(struct cc_strbuf *b, const void *s, size_t n);
+void cc_strbuf_puts(struct cc_strbuf *b, const char *s);
+void cc_strbuf_printf(struct cc_strbuf *b, const char *fmt, ...) CC_PRINTF(2, 3);
+/* The string (heap, caller frees; "" when nothing was appended); b is empty again. */
+char *cc_strbuf_take(struct cc_strbuf *b);
+void cc_strbuf_fini(struct cc_strbuf *b);
+
 /* Formats an error message into a caller's buffer (err may be NULL or err_len 0: nothing). */
 void cc_set_error(char *err, size_t err_len, const char *fmt, ...) CC_PRINTF(3, 4);
 
