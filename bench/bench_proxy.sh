@@ -59,22 +59,7 @@ trap cleanup EXIT
 # A key pair of our own and an AGENT token signed with it, as the gateway would sign one.
 openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/priv.pem" 2>/dev/null
 openssl ec -in "$tmp/priv.pem" -pubout -out "$tmp/pub.pem" 2>/dev/null
-token="$(python3 - "$tmp/priv.pem" "$user_id" "$org_id" <<'PY'
-import base64, json, sys, time, uuid
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-key = serialization.load_pem_private_key(open(sys.argv[1], 'rb').read(), None)
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b'=').decode()
-now = int(time.time())
-head = b64(json.dumps({'alg': 'ES256', 'typ': 'JWT'}).encode())
-body = b64(json.dumps({'sub': sys.argv[2], 'org': sys.argv[3], 'role': 'AGENT',
-                       'email': 'bench@example.com', 'jti': str(uuid.uuid4()), 'iat': now,
-                       'exp': now + 3600, 'iss': 'cc-gateway', 'aud': 'cc-api'}).encode())
-r, s = decode_dss_signature(key.sign(('%s.%s' % (head, body)).encode(), ec.ECDSA(hashes.SHA256())))
-print('%s.%s.%s' % (head, body, b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))))
-PY
-)"
+token="$(python3 "$root/bench/token.py" "$tmp/priv.pem" "$user_id" "$org_id" AGENT)"
 
 up_port="$(free_port)"
 gw_port="$(free_port)"
