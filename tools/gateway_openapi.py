@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METHODS = r'(GET|POST|PUT|PATCH|DELETE)'
 OWNERS = {'h_telephony': 'telephony', 'h_sms': 'sms', 'h_sentiment': 'sentiment',
           'h_analytics': 'analytics'}
-ROLES = {'ANY': 'AGENT', 'SUP': 'SUPERVISOR', 'PUB': None, 'AGENT': 'AGENT',
+ROLES = {'ANY': 'AGENT', 'SUP': 'SUPERVISOR', 'ADM': 'ADMIN', 'PUB': None, 'AGENT': 'AGENT',
          'SUPERVISOR': 'SUPERVISOR', 'ADMIN': 'ADMIN', 'NONE': None}
 PREFIX_NOTE = ('Besides these, any other path under a forwarded prefix (/api/calls, /api/agents, '
                '/api/campaigns, /api/contacts, /api/supervisor, /api/ivr, /api/telephony, '
@@ -51,7 +51,7 @@ def operation(method, path, owner, role):
 
 def main():
     paths = {}
-    front = re.findall(r'\{"%s", "([^"]+)", (h_\w+), (ANY|SUP|PUB), RAW\}' % METHODS,
+    front = re.findall(r'\{"%s", "([^"]+)", (h_\w+), (ANY|SUP|ADM|PUB), RAW\}' % METHODS,
                        read('services/gateway/frontdoor.c'))
     for method, path, handler, role in front:
         if '{*' in path:

@@ -121,6 +121,7 @@ static void h_openapi(struct cc_http_req *req)
 
 #define ANY CC_ROLE_AGENT
 #define SUP CC_ROLE_SUPERVISOR
+#define ADM CC_ROLE_ADMIN
 #define PUB CC_ROLE_NONE
 #define RAW CC_HTTP_RAW_BODY
 /* Every route of the contract that the gateway forwards, with the role it names ("auth: any" is
@@ -190,6 +191,14 @@ const struct cc_http_route frontdoor_routes[] = {
     {"POST", "/api/telephony/mute/{call_id}", h_telephony, ANY, RAW},
     {"POST", "/api/telephony/unmute/{call_id}", h_telephony, ANY, RAW},
     {"GET", "/api/telephony/providers", h_telephony, ANY, RAW},
+    /* an organization's own Twilio account and numbers (not in the contract: ours) */
+    {"GET", "/api/telephony/credentials", h_telephony, ADM, RAW},
+    {"PUT", "/api/telephony/credentials", h_telephony, ADM, RAW},
+    {"DELETE", "/api/telephony/credentials", h_telephony, ADM, RAW},
+    {"POST", "/api/telephony/credentials/test", h_telephony, ADM, RAW},
+    {"GET", "/api/telephony/numbers", h_telephony, ADM, RAW},
+    {"POST", "/api/telephony/numbers", h_telephony, ADM, RAW},
+    {"DELETE", "/api/telephony/numbers/{number_id}", h_telephony, ADM, RAW},
 
     /* sms (and email, which the contract suggests sms owns) */
     {"GET", "/api/sms/inbox", h_sms, ANY, RAW},

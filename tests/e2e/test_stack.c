@@ -12,101 +12,14 @@
 
 #include <libpq-fe.h>
 
-#include "testlib.h"
-#include "cc/util.h"
+#include "e2e.h"
 
 static const char *const services[] = {"gateway", "telephony", "sms", "sentiment", "analytics"};
 #define NSERVICES 5
 
-struct proc {
-        pid_t pid;
-        int port;
-        char log[256];
-};
-
-/* Starts one binary with the test settings plus overrides ("NAME=value" or "NAME=" to unset). */
-static void spawn(const char *name, const char *const *overrides, struct proc *p)
-{
-        char bin[1024];
-        snprintf(bin, sizeof(bin), "%s/services/%s/cc-%s", cc_test_env("CC_TEST_BUILD_DIR"), name,
-                 name);
-        p->port = cc_test_free_port();
-        snprintf(p->log, sizeof(p->log), "/tmp/cc-e2e-%s-%d.log", name, (int)getpid());
-        /* Set here and inherited, so a missing CC_TEST_* setting fails the test, not the child. */
-        cc_test_service_env(p->port);
-        p->pid = fork();
-        ck_assert_int_ge(p->pid, 0);
-        if (p->pid == 0) {
-                for (size_t i = 0; overrides && overrides[i]; i++) {
-                        char *kv = strdup(overrides[i]);
-                        char *eq = strchr(kv, '=');
-                        *eq = '\0';
-                        if (eq[1])
-                                setenv(kv, eq + 1, 1);
-                        else
-                                unsetenv(kv);
-                }
-                int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-                dup2(fd, STDERR_FILENO);
-                dup2(fd, STDOUT_FILENO);
-                execl(bin, bin, (char *)NULL);
-                _exit(127);
-        }
-}
-
-static bool wait_ready(const struct proc *p, int timeout_ms)
-{
-        char url[128];
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d/readyz", p->port);
-        for (int waited = 0; waited < timeout_ms; waited += 100) {
-                int status;
-                if (waitpid(p->pid, &status, WNOHANG) == p->pid)
-                        return false;
-                /* Probe with a raw connect first so curl is only used once something listens. */
-                int fd = cc_test_connect("127.0.0.1", p->port);
-                if (fd >= 0) {
-                        close(fd);
-                        struct cc_test_response r;
-                        cc_test_http("GET", url, NULL, 0, NULL, &r);
-                        long st = r.status;
-                        cc_test_response_fini(&r);
-                        if (st == 200)
-                                return true;
-                }
-                usleep(100 * 1000);
-        }
-        return false;
-}
-
-static int stop(struct proc *p, int timeout_ms)
-{
-        kill(p->pid, SIGTERM);
-        for (int waited = 0; waited < timeout_ms; waited += 50) {
-                int status;
-                if (waitpid(p->pid, &status, WNOHANG) == p->pid)
-                        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-                usleep(50 * 1000);
-        }
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, NULL, 0);
-        return -1;
-}
-
-static char *slurp(const char *path)
-{
-        FILE *f = fopen(path, "r");
-        if (!f)
-                return strdup("");
-        char *buf = calloc(1, 65536);
-        size_t n = fread(buf, 1, 65535, f);
-        buf[n] = '\0';
-        fclose(f);
-        return buf;
-}
-
 START_TEST(stack_all_services_ready_and_stop_cleanly)
 {
-        struct proc procs[NSERVICES];
+        struct proc procs[NSERVICES] = {0};
         for (int i = 0; i < NSERVICES; i++)
                 spawn(services[i], NULL, &procs[i]);
         for (int i = 0; i < NSERVICES; i++) {
@@ -170,10 +83,11 @@ END_TEST
 START_TEST(stack_restart_is_harmless)
 {
         /* A second start against the same schema finds every migration applied and serves. */
-        struct proc p;
+        struct proc p = {0};
         spawn("telephony", NULL, &p);
         ck_assert(wait_ready(&p, 60000));
         ck_assert_int_eq(stop(&p, 15000), 0);
+        p.port = 0;
         spawn("telephony", NULL, &p);
         ck_assert(wait_ready(&p, 60000));
         ck_assert_int_eq(stop(&p, 15000), 0);
@@ -184,7 +98,7 @@ END_TEST
 static void expect_refusal(const char *override, const char *needle)
 {
         const char *const overrides[] = {override, NULL};
-        struct proc p;
+        struct proc p = {0};
         spawn("sms", overrides, &p);
         int status = 0;
         ck_assert_int_eq(waitpid(p.pid, &status, 0), p.pid);

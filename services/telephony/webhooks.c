@@ -1,0 +1,475 @@
+/* Twilio's callbacks: an incoming call (voice), its status changes, recordings, transcriptions
+ * and IVR key presses. Each POST must carry a valid X-Twilio-Signature for the account that owns
+ * the call, computed over CC_PUBLIC_BASE_URL + path + query and the posted fields; anything else
+ * is 403 and changes nothing. Twilio retries and reorders callbacks, so every change here is
+ * idempotent and the call's state machine ignores stale ones. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cc/json.h"
+#include "cc/log.h"
+#include "telephony.h"
+
+/* A verified callback: its fields and the account whose token signed it. */
+struct hook {
+        struct cc_kv *fields;
+        size_t n;
+        char account_org[CC_UUID_LEN + 1]; /* "" when signed with the platform's token */
+        const char *traceparent;
+};
+
+/* Twilio posts forms; the original API took JSON objects of strings, which we still accept. */
+static int read_fields(struct cc_http_req *req, struct hook *h)
+{
+        size_t len = 0;
+        const char *body = cc_http_req_body(req, &len);
+        const char *type = cc_http_req_header(req, "Content-Type");
+        struct cc_arena *arena = cc_http_req_arena(req);
+        if (!type || strncasecmp(type, "application/json", 16) != 0)
+                return cc_form_parse(arena, body, len, &h->fields, &h->n);
+        char err[128];
+        json_object *obj = cc_json_parse(body, len, 4, err, sizeof(err));
+        if (!obj || !json_object_is_type(obj, json_type_object)) {
+                json_object_put(obj);
+                return -EINVAL;
+        }
+        size_t n = (size_t)json_object_object_length(obj);
+        if (n > CC_FORM_MAX_FIELDS) {
+                json_object_put(obj);
+                return -E2BIG;
+        }
+        h->fields = cc_arena_alloc(arena, (n ? n : 1) * sizeof(*h->fields));
+        h->n = 0;
+        json_object_object_foreach(obj, key, val)
+        {
+                if (json_object_is_type(val, json_type_object) ||
+                    json_object_is_type(val, json_type_array))
+                        continue;
+                const char *s =
+                    json_object_is_type(val, json_type_null) ? "" : json_object_get_string(val);
+                h->fields[h->n].key = cc_arena_strdup(arena, key);
+                h->fields[h->n].value = cc_arena_strdup(arena, s);
+                h->n++;
+        }
+        json_object_put(obj);
+        return 0;
+}
+
+/* The URL Twilio requested, as it signed it. */
+static char *signed_url(struct cc_http_req *req)
+{
+        const char *q = cc_http_req_query_string(req);
+        return cc_arena_printf(cc_http_req_arena(req), "%s%s%s%s", tel_cfg.public_base_url,
+                               cc_http_req_path(req), q[0] ? "?" : "", q);
+}
+
+/* Parses and verifies a callback; replies (400/403/503) and returns NULL-equivalent -1 when it
+ * must not be acted on. */
+static int hook_open(struct cc_http_req *req, struct cc_db_conn *conn, struct hook *h)
+{
+        memset(h, 0, sizeof(*h));
+        int r = read_fields(req, h);
+        if (r < 0) {
+                cc_http_reply_error(req, r == -E2BIG ? 413 : 400, "Malformed callback body");
+                return -1;
+        }
+        struct tel_account acct;
+        const char *sid = cc_kv_get(h->fields, h->n, "AccountSid");
+        r = tel_account_by_sid(conn, tel_req(req), sid, &acct, h->account_org);
+        if (r < 0 && r != -ENOENT) {
+                cc_http_reply_error(req, 503, "Database unavailable");
+                return -1;
+        }
+        if (r == -ENOENT ||
+            !cc_twilio_signature_valid(acct.auth_token, signed_url(req), h->fields, h->n,
+                                       cc_http_req_header(req, "X-Twilio-Signature"))) {
+                cc_log_warn(cc_http_req_id(req), "webhook %s: invalid signature",
+                            cc_http_req_path(req));
+                cc_http_reply_error(req, 403, "Invalid webhook signature");
+                return -1;
+        }
+        h->traceparent = cc_http_req_header(req, "traceparent");
+        return 0;
+}
+
+/* A call may be acted on only through the account it belongs to: an organization with its own
+ * Twilio account is signed for by that account's token, the others by the platform's. */
+static bool hook_owns(struct cc_db_conn *conn, struct cc_http_req *req, const struct hook *h,
+                      const char *org_id)
+{
+        if (h->account_org[0])
+                return strcmp(h->account_org, org_id) == 0;
+        struct tel_account acct;
+        int r = tel_account_for_org(conn, tel_req(req), org_id, &acct);
+        return r == 0 && !acct.own;
+}
+
+/* Missing required fields → 422 naming the first; 0 when all are there. */
+static int require(struct cc_http_req *req, const struct hook *h, const char *const *names)
+{
+        for (size_t i = 0; names[i]; i++) {
+                const char *v = cc_kv_get(h->fields, h->n, names[i]);
+                if (!v || !v[0]) {
+                        cc_http_reply_error(req, 422, "%s: field required", names[i]);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+static void reply_envelope(struct cc_http_req *req, const char *message, json_object *data)
+{
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "success", json_object_new_boolean(1));
+        json_object_object_add(o, "message", json_object_new_string(message));
+        json_object_object_add(o, "data", data);
+        cc_http_reply_json(req, 200, o);
+}
+
+static void reply_twiml(struct cc_http_req *req, char *doc, size_t len)
+{
+        cc_http_reply_raw(req, 200, "text/xml", doc, len);
+        free(doc);
+}
+
+/* A short spoken answer and the end of the call, for callbacks we cannot place. */
+static void reply_goodbye(struct cc_http_req *req, const char *text)
+{
+        struct cc_twiml *t = cc_twiml_new();
+        cc_twiml_leaf(t, "Say", NULL, text);
+        cc_twiml_leaf(t, "Hangup", NULL, NULL);
+        size_t len;
+        char *doc = cc_twiml_finish(t, &len);
+        reply_twiml(req, doc, len);
+}
+
+/* An answered outbound call joins its own conference, where holds, mutes, transfers and
+ * supervisors find it. */
+static void reply_conference(struct cc_http_req *req, const struct tel_call *call)
+{
+        char name[48], status[2200];
+        tel_conference_name(call->id, name);
+        snprintf(status, sizeof(status), "%s/api/webhooks/twilio/call-status",
+                 tel_cfg.public_base_url);
+        struct cc_twiml *t = cc_twiml_new();
+        cc_twiml_open(t, "Dial", NULL);
+        const char *attrs[] = {"startConferenceOnEnter", "true", "endConferenceOnExit", "true",
+                               NULL};
+        cc_twiml_leaf(t, "Conference", attrs, name);
+        cc_twiml_close(t);
+        size_t len;
+        char *doc = cc_twiml_finish(t, &len);
+        reply_twiml(req, doc, len);
+}
+
+static void h_voice(struct cc_http_req *req)
+{
+        struct cc_db_conn *conn = cc_service_req_db(req);
+        if (!conn)
+                return;
+        struct hook h;
+        if (hook_open(req, conn, &h) < 0)
+                goto out;
+        static const char *const need[] = {"CallSid", "From", "To", NULL};
+        if (require(req, &h, need) < 0)
+                goto out;
+        const char *sid = cc_kv_get(h.fields, h.n, "CallSid");
+        const char *from = cc_kv_get(h.fields, h.n, "From");
+        const char *to = cc_kv_get(h.fields, h.n, "To");
+        struct tel_call call;
+        int r = tel_call_by_sid(conn, sid, &call);
+        if (r == 0) {
+                /* Ours (an outbound call answered) or a retry of an inbound one. */
+                if (!hook_owns(conn, req, &h, call.org_id)) {
+                        cc_http_reply_error(req, 403, "Invalid webhook signature");
+                        goto out;
+                }
+                if (!call.inbound) {
+                        reply_conference(req, &call);
+                        goto out;
+                }
+                size_t len;
+                char *doc = tel_ivr_voice_twiml(conn, call.org_id, call.id, &len);
+                if (!doc)
+                        cc_http_reply_error(req, 503, "Database unavailable");
+                else
+                        reply_twiml(req, doc, len);
+                goto out;
+        }
+        if (r != -ENOENT) {
+                cc_http_reply_error(req, 503, "Database unavailable");
+                goto out;
+        }
+        char org_id[CC_UUID_LEN + 1];
+        r = tel_org_for_number(conn, to, org_id);
+        if (r == -ENOENT) {
+                reply_goodbye(req, "The number you have called is not in service.");
+                goto out;
+        }
+        if (r < 0) {
+                cc_http_reply_error(req, 503, "Database unavailable");
+                goto out;
+        }
+        if (!hook_owns(conn, req, &h, org_id)) {
+                cc_http_reply_error(req, 403, "Invalid webhook signature");
+                goto out;
+        }
+        const struct tel_call_new nc = {
+            .inbound = true,
+            .from_number = from,
+            .to_number = to,
+            .twilio_sid = sid,
+            .traceparent = h.traceparent,
+        };
+        r = cc_db_begin(conn);
+        if (r == 0)
+                r = tel_call_create(conn, org_id, &nc, &call);
+        if (r == 0)
+                r = cc_db_commit(conn);
+        if (r < 0) {
+                cc_db_rollback(conn);
+                /* A concurrent retry of the same call created it first: answer it alike. */
+                if (r != -EEXIST || tel_call_by_sid(conn, sid, &call) < 0) {
+                        cc_http_reply_error(req, 503, "Database unavailable");
+                        goto out;
+                }
+        }
+        size_t len;
+        char *doc = tel_ivr_voice_twiml(conn, org_id, call.id, &len);
+        if (!doc)
+                cc_http_reply_error(req, 503, "Database unavailable");
+        else
+                reply_twiml(req, doc, len);
+out:
+        cc_db_release(conn);
+}
+
+/* The call a status/recording/transcription callback is about, or a reply already sent
+ * (unknown sid: 200 "Call not found", as Twilio must not retry it forever). */
+static int hook_call(struct cc_http_req *req, struct cc_db_conn *conn, const struct hook *h,
+                     struct tel_call *call)
+{
+        int r = tel_call_by_sid(conn, cc_kv_get(h->fields, h->n, "CallSid"), call);
+        if (r == -ENOENT) {
+                reply_envelope(req, "Call not found", NULL);
+                return -1;
+        }
+        if (r < 0) {
+                cc_http_reply_error(req, 503, "Database unavailable");
+                return -1;
+        }
+        if (!hook_owns(conn, req, h, call->org_id)) {
+                cc_http_reply_error(req, 403, "Invalid webhook signature");
+                return -1;
+        }
+        return 0;
+}
+
+static int parse_int(const char *s, int max, int fallback)
+{
+        if (!s || !*s)
+                return fallback;
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*end || v < 0 || v > max)
+                return fallback;
+        return (int)v;
+}
+
+static void h_call_status(struct cc_http_req *req)
+{
+        struct cc_db_conn *conn = cc_service_req_db(req);
+        if (!conn)
+                return;
+        struct hook h;
+        struct tel_call call;
+        if (hook_open(req, conn, &h) < 0)
+                goto out;
+        static const char *const need[] = {"CallSid", "CallStatus", "From", "To", NULL};
+        if (require(req, &h, need) < 0 || hook_call(req, conn, &h, &call) < 0)
+                goto out;
+        const char *duration = cc_kv_get(h.fields, h.n, "CallDuration");
+        if (duration && parse_int(duration, 86400 * 7, -2) == -2) {
+                cc_http_reply_error(req, 422, "CallDuration: must be a whole number of seconds");
+                goto out;
+        }
+        const struct tel_transition t = {
+            .to = tel_call_status_from_twilio(cc_kv_get(h.fields, h.n, "CallStatus")),
+            .source = TEL_SOURCE_WEBHOOK,
+            .duration_s = parse_int(duration, 86400 * 7, -1),
+            .traceparent = h.traceparent,
+        };
+        int r = cc_db_begin(conn);
+        if (r == 0)
+                r = tel_call_transition(conn, call.org_id, call.id, &t, &call);
+        if (r >= 0 && cc_db_commit(conn) < 0)
+                r = -EIO;
+        if (r < 0) {
+                cc_db_rollback(conn);
+                cc_http_reply_error(req, 503, "Database unavailable");
+                goto out;
+        }
+        char msg[96];
+        snprintf(msg, sizeof(msg), "Call status updated to %s", tel_call_status_name(t.to));
+        json_object *data = json_object_new_object();
+        json_object_object_add(data, "call_id", json_object_new_string(call.id));
+        json_object_object_add(data, "status",
+                               json_object_new_string(tel_call_status_name(call.status)));
+        json_object_object_add(data, "applied", json_object_new_boolean(r == 0));
+        reply_envelope(req, msg, data);
+out:
+        cc_db_release(conn);
+}
+
+static void h_recording(struct cc_http_req *req)
+{
+        struct cc_db_conn *conn = cc_service_req_db(req);
+        if (!conn)
+                return;
+        struct hook h;
+        struct tel_call call;
+        if (hook_open(req, conn, &h) < 0)
+                goto out;
+        static const char *const need[] = {"RecordingSid",      "RecordingUrl", "RecordingStatus",
+                                           "RecordingDuration", "CallSid",      NULL};
+        if (require(req, &h, need) < 0 || hook_call(req, conn, &h, &call) < 0)
+                goto out;
+        int duration = parse_int(cc_kv_get(h.fields, h.n, "RecordingDuration"), 86400 * 7, -2);
+        if (duration == -2) {
+                cc_http_reply_error(req, 422,
+                                    "RecordingDuration: must be a whole number of seconds");
+                goto out;
+        }
+        const char *url = cc_kv_get(h.fields, h.n, "RecordingUrl");
+        if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+                cc_http_reply_error(req, 422, "RecordingUrl: must be an http(s) URL");
+                goto out;
+        }
+        int r = cc_db_begin(conn);
+        if (r == 0)
+                r = tel_call_recording(conn, &call, cc_kv_get(h.fields, h.n, "RecordingSid"), url,
+                                       duration, cc_kv_get(h.fields, h.n, "RecordingStatus"),
+                                       h.traceparent);
+        if (r >= 0 && cc_db_commit(conn) < 0)
+                r = -EIO;
+        if (r < 0) {
+                cc_db_rollback(conn);
+                cc_http_reply_error(req, 503, "Database unavailable");
+                goto out;
+        }
+        reply_envelope(req, "Recording stored", NULL);
+out:
+        cc_db_release(conn);
+}
+
+static void h_transcription(struct cc_http_req *req)
+{
+        struct cc_db_conn *conn = cc_service_req_db(req);
+        if (!conn)
+                return;
+        struct hook h;
+        struct tel_call call;
+        if (hook_open(req, conn, &h) < 0)
+                goto out;
+        static const char *const need[] = {
+            "TranscriptionSid", "TranscriptionText", "TranscriptionStatus",
+            "RecordingSid",     "CallSid",           NULL};
+        if (require(req, &h, need) < 0 || hook_call(req, conn, &h, &call) < 0)
+                goto out;
+        const char *text = cc_kv_get(h.fields, h.n, "TranscriptionText");
+        if (!cc_text_valid(text, strlen(text)) || strlen(text) > 65536) {
+                cc_http_reply_error(req, 422, "TranscriptionText: must be text up to 64 KiB");
+                goto out;
+        }
+        /* Twilio's transcriptions carry no confidence; a posted one (0..1) is kept. */
+        double confidence = 1.0;
+        const char *c = cc_kv_get(h.fields, h.n, "Confidence");
+        if (c && *c) {
+                char *end;
+                confidence = strtod(c, &end);
+                if (*end || !(confidence >= 0.0 && confidence <= 1.0)) {
+                        cc_http_reply_error(req, 422, "Confidence: must be between 0 and 1");
+                        goto out;
+                }
+        }
+        int r = cc_db_begin(conn);
+        if (r == 0)
+                r = tel_call_transcript(conn, &call, cc_kv_get(h.fields, h.n, "TranscriptionSid"),
+                                        cc_kv_get(h.fields, h.n, "RecordingSid"), text, confidence,
+                                        h.traceparent);
+        if (r >= 0 && cc_db_commit(conn) < 0)
+                r = -EIO;
+        if (r < 0) {
+                cc_db_rollback(conn);
+                cc_http_reply_error(req, 503, "Database unavailable");
+                goto out;
+        }
+        reply_envelope(req, "Transcription stored", NULL);
+out:
+        cc_db_release(conn);
+}
+
+static void h_ivr(struct cc_http_req *req)
+{
+        struct cc_db_conn *conn = cc_service_req_db(req);
+        if (!conn)
+                return;
+        struct hook h;
+        struct tel_call call;
+        if (hook_open(req, conn, &h) < 0)
+                goto out;
+        static const char *const need[] = {"CallSid", "From", "To", NULL};
+        if (require(req, &h, need) < 0)
+                goto out;
+        int r = tel_call_by_sid(conn, cc_kv_get(h.fields, h.n, "CallSid"), &call);
+        if (r == -ENOENT) {
+                reply_goodbye(req, "Sorry, we cannot find your call.");
+                goto out;
+        }
+        if (r < 0) {
+                cc_http_reply_error(req, 503, "Database unavailable");
+                goto out;
+        }
+        if (!hook_owns(conn, req, &h, call.org_id)) {
+                cc_http_reply_error(req, 403, "Invalid webhook signature");
+                goto out;
+        }
+        /* After a voicemail recording Twilio comes back here: the caller is done. */
+        if (cc_http_req_query(req, "done")) {
+                reply_goodbye(req, "Thank you. Goodbye.");
+                goto out;
+        }
+        const char *menu = cc_http_req_query(req, "menu");
+        int attempt = parse_int(cc_http_req_query(req, "attempt"), 100, 1);
+        if (attempt < 1)
+                attempt = 1;
+        char action[16], target[128];
+        size_t len;
+        char *doc = tel_ivr_gather_twiml(
+            conn, call.org_id, call.id, menu && cc_uuid_valid(menu) ? menu : NULL,
+            cc_kv_get(h.fields, h.n, "Digits"), attempt, &len, action, target);
+        if (!doc)
+                cc_http_reply_error(req, 503, "Database unavailable");
+        else
+                reply_twiml(req, doc, len);
+out:
+        cc_db_release(conn);
+}
+
+static void h_health(struct cc_http_req *req)
+{
+        reply_envelope(req, "Webhook system operational", NULL);
+}
+
+const struct cc_http_route tel_webhook_routes[] = {
+    {"POST", "/api/webhooks/twilio/voice", h_voice, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
+    {"POST", "/api/webhooks/twilio/call-status", h_call_status, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
+    {"POST", "/api/webhooks/twilio/recording", h_recording, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
+    {"POST", "/api/webhooks/twilio/transcription", h_transcription, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
+    {"POST", "/api/webhooks/twilio/ivr", h_ivr, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
+    {"GET", "/api/webhooks/health", h_health, CC_ROLE_NONE, 0},
+};
+const size_t tel_webhook_nroutes = CC_ARRAY_SIZE(tel_webhook_routes);
