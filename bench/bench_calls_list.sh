@@ -47,7 +47,7 @@ psql -qX -v ON_ERROR_STOP=1 "$db" -c "
                30
         FROM generate_series(1, $calls) g;
         ANALYZE telephony.calls;" >/dev/null
-token="$(python3 "$root/bench/token.py" "$key" "$user" "$org" ADMIN)"
+token="$(python3 "$root/bench/sign_token.py" "$key" "$user" "$org" ADMIN)"
 
 deep=$((calls / 20 / 2))
 first="$gateway/api/calls/?page_size=20"

@@ -59,7 +59,7 @@ trap cleanup EXIT
 # A key pair of our own and an AGENT token signed with it, as the gateway would sign one.
 openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/priv.pem" 2>/dev/null
 openssl ec -in "$tmp/priv.pem" -pubout -out "$tmp/pub.pem" 2>/dev/null
-token="$(python3 "$root/bench/token.py" "$tmp/priv.pem" "$user_id" "$org_id" AGENT)"
+token="$(python3 "$root/bench/sign_token.py" "$tmp/priv.pem" "$user_id" "$org_id" AGENT)"
 
 up_port="$(free_port)"
 gw_port="$(free_port)"

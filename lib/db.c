@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,8 +19,33 @@
  * time to answer 503, not hang in connect(). */
 #define DEFAULT_CONNECT_TIMEOUT "2"
 
+/* Parameterised statements a connection has prepared (server-side, by name), so a statement run
+ * again skips PostgreSQL's parse and plan: for short OLTP statements that is most of their cost.
+ * Keyed by the SQL text; a full cache runs further texts unprepared. Emptied whenever the
+ * session is replaced (reconnect), since prepared statements live in the session. */
+#define STMT_CACHE_SIZE 128
+
+struct stmt {
+        uint64_t hash;
+        char *sql;
+};
+
+/* A statement sent in pipeline mode whose outcome is still to be read: a preparation (slot >= 0,
+ * forgotten if it fails) or an execution (slot -1). */
+#define PIPELINE_MAX 64
+
+struct pending {
+        int slot;
+        bool wanted; /* the caller waits for this result */
+};
+
 struct cc_db_conn {
         struct cc_db_pool *pool;
+        struct stmt stmts[STMT_CACHE_SIZE];
+        int nstmts;
+        bool pipeline;
+        struct pending pending[PIPELINE_MAX];
+        int npending;
         PGconn *pg;         /* NULL until first needed, and after a failed reconnect */
         bool in_use;        /* borrowed, or being opened, by some thread */
         bool broken;        /* a statement failed with a connection error: reset on next acquire */
@@ -85,6 +112,8 @@ void cc_db_pool_free(struct cc_db_pool *pool)
         for (int i = 0; i < pool->size; i++) {
                 PQfinish(pool->conns[i].pg);
                 free(pool->conns[i].error);
+                for (int j = 0; j < pool->conns[i].nstmts; j++)
+                        free(pool->conns[i].stmts[j].sql);
         }
         free(pool->conns);
         pthread_cond_destroy(&pool->cond);
@@ -112,10 +141,18 @@ static void mark_broken(struct cc_db_conn *conn)
         atomic_fetch_add(&conn->pool->eio_count, 1);
 }
 
+static void stmts_forget(struct cc_db_conn *conn)
+{
+        for (int i = 0; i < conn->nstmts; i++)
+                free(conn->stmts[i].sql);
+        conn->nstmts = 0;
+}
+
 /* Opens the slot's connection, or reopens a broken one. */
 static int conn_open(struct cc_db_conn *conn)
 {
         bool was_open = conn->pg != NULL;
+        stmts_forget(conn);
         if (was_open) {
                 PQreset(conn->pg);
         } else {
@@ -245,6 +282,8 @@ void cc_db_release(struct cc_db_conn *conn)
 {
         if (!conn)
                 return;
+        if (conn->pipeline)
+                (void)!cc_db_pipeline_end(conn);
         if (conn->pg && !conn->broken) {
                 switch (PQtransactionStatus(conn->pg)) {
                 case PQTRANS_IDLE:
@@ -312,6 +351,106 @@ static int check_result(struct cc_db_conn *conn, PGresult *res, PGresult **ret_r
         return r;
 }
 
+static uint64_t sql_hash(const char *s)
+{
+        uint64_t h = 1469598103934665603ull; /* FNV-1a */
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 1099511628211ull;
+        return h;
+}
+
+/* The name sql is prepared under on this connection, preparing it first if need be: 1 with
+ * name written, 0 when it is not cached (cache full), < 0 when preparing failed (error set). In
+ * pipeline mode the preparation is only sent; its outcome is read with the results. */
+static int stmt_name(struct cc_db_conn *conn, const char *sql, int nparams, char name[16])
+{
+        uint64_t h = sql_hash(sql);
+        for (int i = 0; i < conn->nstmts; i++) {
+                if (conn->stmts[i].hash == h && conn->stmts[i].sql &&
+                    strcmp(conn->stmts[i].sql, sql) == 0) {
+                        snprintf(name, 16, "cc_s%d", i);
+                        return 1;
+                }
+        }
+        if (conn->nstmts == STMT_CACHE_SIZE || (conn->pipeline && conn->npending == PIPELINE_MAX))
+                return 0;
+        int slot = conn->nstmts;
+        snprintf(name, 16, "cc_s%d", slot);
+        if (conn->pipeline) {
+                if (!PQsendPrepare(conn->pg, name, sql, nparams, NULL))
+                        return 0;
+                conn->pending[conn->npending++] = (struct pending){.slot = slot};
+        } else {
+                int r = check_result(conn, PQprepare(conn->pg, name, sql, nparams, NULL), NULL);
+                if (r < 0)
+                        return r;
+        }
+        conn->stmts[slot].hash = h;
+        conn->stmts[slot].sql = cc_xstrdup(sql);
+        conn->nstmts++;
+        return 1;
+}
+
+/* Reads the outcome of everything sent in pipeline mode up to a sync point. Returns the first
+ * error (with its message and SQLSTATE), else 0 with the one wanted result in *ret_res. */
+static int pipeline_collect(struct cc_db_conn *conn, PGresult **ret_res)
+{
+        int first = 0;
+        PGresult *wanted = NULL;
+        if (!PQpipelineSync(conn->pg)) {
+                set_error(conn, PQerrorMessage(conn->pg), "");
+                mark_broken(conn);
+                conn->npending = 0;
+                return -EIO;
+        }
+        for (int i = 0; i < conn->npending; i++) {
+                struct pending *pd = &conn->pending[i];
+                PGresult *res = PQgetResult(conn->pg);
+                ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+                int r;
+                if (st == PGRES_PIPELINE_ABORTED) {
+                        /* Skipped after an earlier error, which is the one reported. */
+                        PQclear(res);
+                        r = -ECANCELED;
+                } else if (first < 0) {
+                        PQclear(res);
+                        r = -ECANCELED;
+                } else {
+                        r = check_result(conn, res, pd->wanted ? &wanted : NULL);
+                        if (r < 0)
+                                first = r;
+                }
+                if (r < 0 && pd->slot >= 0) {
+                        free(conn->stmts[pd->slot].sql);
+                        conn->stmts[pd->slot].sql = NULL;
+                }
+                /* Each statement's results end with a NULL. */
+                while (res && (res = PQgetResult(conn->pg)) != NULL)
+                        PQclear(res);
+                if (conn->broken)
+                        break;
+        }
+        conn->npending = 0;
+        if (!conn->broken) {
+                PGresult *sync = PQgetResult(conn->pg);
+                if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+                        set_error(conn, "pipeline out of step", "");
+                        mark_broken(conn);
+                        first = -EIO;
+                }
+                PQclear(sync);
+        }
+        if (first < 0) {
+                PQclear(wanted);
+                return first;
+        }
+        if (ret_res)
+                *ret_res = wanted;
+        else
+                PQclear(wanted);
+        return 0;
+}
+
 int cc_db_execv(struct cc_db_conn *conn, const char *sql, int nparams, const char *const *params,
                 const int *lengths, const int *formats, PGresult **ret_res)
 {
@@ -319,9 +458,93 @@ int cc_db_execv(struct cc_db_conn *conn, const char *sql, int nparams, const cha
                 set_error(conn, "connection is broken", "");
                 return -EIO;
         }
-        set_error(conn, NULL, NULL);
+        if (!conn->pipeline)
+                set_error(conn, NULL, NULL);
+        /* Statements without parameters are mostly BEGIN/COMMIT and one-offs: cheap to parse. */
+        char name[16];
+        int r = nparams > 0 ? stmt_name(conn, sql, nparams, name) : 0;
+        if (r < 0)
+                return r;
+        if (conn->pipeline) {
+                /* Room for the statement and, when it is new, its preparation. */
+                if (conn->npending >= PIPELINE_MAX - 1) {
+                        r = pipeline_collect(conn, NULL);
+                        if (r < 0)
+                                return r;
+                }
+                int ok = r > 0 ? PQsendQueryPrepared(conn->pg, name, nparams, params, lengths,
+                                                     formats, 0)
+                               : PQsendQueryParams(conn->pg, sql, nparams, NULL, params, lengths,
+                                                   formats, 0);
+                if (!ok) {
+                        set_error(conn, PQerrorMessage(conn->pg), "");
+                        mark_broken(conn);
+                        return -EIO;
+                }
+                conn->pending[conn->npending++] =
+                    (struct pending){.slot = -1, .wanted = ret_res != NULL};
+                return ret_res ? pipeline_collect(conn, ret_res) : 0;
+        }
+        if (r > 0) {
+                r = check_result(
+                    conn, PQexecPrepared(conn->pg, name, nparams, params, lengths, formats, 0),
+                    ret_res);
+                /* A table under the statement changed shape since it was prepared (a schema
+                 * dropped and made again): retire the name and run the text afresh. */
+                if (r != -EINVAL || strcmp(conn->sqlstate, "0A000") != 0)
+                        return r;
+                int slot = atoi(name + 4);
+                free(conn->stmts[slot].sql);
+                conn->stmts[slot].sql = NULL;
+                /* Inside a transaction the error has aborted it: report it as it is. */
+                if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+                        return r;
+                char dealloc[32];
+                snprintf(dealloc, sizeof(dealloc), "DEALLOCATE %s", name);
+                PQclear(PQexec(conn->pg, dealloc));
+                set_error(conn, NULL, NULL);
+        }
         PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, lengths, formats, 0);
         return check_result(conn, res, ret_res);
+}
+
+int cc_db_pipeline_begin(struct cc_db_conn *conn)
+{
+        if (!conn->pg || conn->broken)
+                return -EIO;
+        if (conn->pipeline || !PQenterPipelineMode(conn->pg))
+                return -EINVAL;
+        conn->pipeline = true;
+        conn->npending = 0;
+        return 0;
+}
+
+int cc_db_pipeline_end(struct cc_db_conn *conn)
+{
+        if (!conn->pipeline)
+                return 0;
+        int r = 0;
+        if (conn->npending > 0 && !conn->broken)
+                r = pipeline_collect(conn, NULL);
+        conn->npending = 0;
+        conn->pipeline = false;
+        if (conn->pg && !conn->broken && !PQexitPipelineMode(conn->pg)) {
+                set_error(conn, PQerrorMessage(conn->pg), "");
+                mark_broken(conn);
+                r = -EIO;
+        }
+        return r;
+}
+
+bool cc_db_in_transaction(struct cc_db_conn *conn)
+{
+        if (!conn->pg)
+                return false;
+        /* With statements in flight libpq cannot know yet (BEGIN may be among them). */
+        if (conn->pipeline && conn->npending > 0)
+                return true;
+        PGTransactionStatusType ts = PQtransactionStatus(conn->pg);
+        return ts == PQTRANS_INTRANS || ts == PQTRANS_ACTIVE;
 }
 
 int cc_db_exec(struct cc_db_conn *conn, const char *sql, int nparams, const char *const *params,
@@ -375,13 +598,19 @@ int cc_db_commit(struct cc_db_conn *conn)
 
 void cc_db_rollback(struct cc_db_conn *conn)
 {
-        if (!conn->pg || conn->broken || PQtransactionStatus(conn->pg) == PQTRANS_IDLE)
-                return;
         /* Keep the caller's error: a rollback usually follows the failure worth reporting. */
         char *error = conn->error;
         char sqlstate[sizeof(conn->sqlstate)];
         memcpy(sqlstate, conn->sqlstate, sizeof(sqlstate));
         conn->error = NULL;
+        if (conn->pipeline)
+                (void)!cc_db_pipeline_end(conn);
+        if (!conn->pg || conn->broken || PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
+                free(conn->error);
+                conn->error = error;
+                memcpy(conn->sqlstate, sqlstate, sizeof(sqlstate));
+                return;
+        }
         int r = check_result(conn, PQexec(conn->pg, "ROLLBACK"), NULL);
         if (r == 0) {
                 free(conn->error);

@@ -68,7 +68,7 @@ int cc_outbox_add(struct cc_db_conn *conn, const char *topic, const char *key, c
         if (!conn || !topic || !*topic || !key || !event_id || !cc_uuid_valid(event_id) || !type ||
             !*type || !envelope || envelope_len == 0 || envelope_len > INT_MAX)
                 return -EINVAL;
-        if (PQtransactionStatus(cc_db_conn_pg(conn)) != PQTRANS_INTRANS)
+        if (!cc_db_in_transaction(conn))
                 return -EINVAL;
         const char *params[] = {
             event_id, topic, key, type, traceparent && *traceparent ? traceparent : NULL, envelope};

@@ -221,8 +221,10 @@ static void hold(struct cc_http_req *req, bool on)
         char err[512];
         if (visible_call(req, conn, cc_http_req_param(req, "call_id"), &call) < 0)
                 goto out;
+        /* Only a call in progress can be held, and only a held one resumed (a ringing call is
+         * not "resumed" into being answered). */
         enum tel_call_status to = on ? TEL_CALL_ON_HOLD : TEL_CALL_IN_PROGRESS;
-        if (!tel_call_transition_allowed(call.status, to)) {
+        if (call.status != (on ? TEL_CALL_IN_PROGRESS : TEL_CALL_ON_HOLD)) {
                 cc_http_reply_error(req, 409,
                                     on ? "Call is not in progress" : "Call is not on hold");
                 goto out;

@@ -477,6 +477,64 @@ int tel_call_transition(struct cc_db_conn *conn, const char *org_id, const char 
         return r;
 }
 
+/* By sid, or by our id for a call whose sid is not stored yet: Twilio may call back before
+ * Calls.json has answered us, so the URLs we give it carry our id. */
+#define BY_REF_WHERE " WHERE twilio_sid = $1 OR (twilio_sid IS NULL AND id = $2::uuid)"
+
+int tel_call_by_ref(struct cc_db_conn *conn, const char *sid, const char *call_id,
+                    struct tel_call *ret_call)
+{
+        if (!sid || !*sid)
+                return -ENOENT;
+        const char *p[] = {sid, call_id && cc_uuid_valid(call_id) ? call_id : NULL};
+        struct tel_call_row row;
+        int r =
+            one_row(conn, "SELECT " CALL_COLS " FROM calls" BY_REF_WHERE " LIMIT 1", 2, p, &row);
+        if (r == 0)
+                *ret_call = row.call;
+        return r;
+}
+
+int tel_call_status_callback(struct cc_db_conn *conn, const char *sid, const char *call_id,
+                             const char *account_org, const struct tel_transition *t,
+                             struct tel_call *ret_call)
+{
+        if (!sid || !*sid)
+                return -ENOENT;
+        /* One round trip finds and locks the call and tells whether its organization has an
+         * account of its own (then only that account's callbacks speak for it). */
+        static const char sql[] =
+            "SELECT " CALL_COLS ", EXISTS (SELECT 1 FROM twilio_credentials cr "
+            "WHERE cr.org_id = calls.org_id) FROM calls" BY_REF_WHERE " LIMIT 1 FOR UPDATE";
+        const char *p[] = {sid, call_id && cc_uuid_valid(call_id) ? call_id : NULL};
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn, sql, 2, p, &res);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) == 0) {
+                PQclear(res);
+                return -ENOENT;
+        }
+        struct tel_call_row row;
+        row_from_result(res, 0, 0, &row);
+        bool own = PQgetvalue(res, 0, PQnfields(res) - 1)[0] == 't';
+        PQclear(res);
+        bool speaks =
+            account_org && account_org[0] ? strcmp(account_org, row.call.org_id) == 0 : !own;
+        if (!speaks)
+                return -EACCES;
+        if (!row.call.twilio_sid[0]) {
+                r = tel_call_set_sid(conn, row.call.org_id, row.call.id, sid);
+                if (r < 0)
+                        return r;
+                snprintf(row.call.twilio_sid, sizeof(row.call.twilio_sid), "%s", sid);
+        }
+        r = apply_transition(conn, &row, t);
+        if (r >= 0 && ret_call)
+                *ret_call = row.call;
+        return r;
+}
+
 int tel_call_update(struct cc_db_conn *conn, const struct tel_call_row *locked,
                     const struct tel_call_patch *pt, const struct tel_transition *t,
                     const char *traceparent, struct tel_call_row *ret_row)

@@ -105,6 +105,19 @@ int tel_call_transition(struct cc_db_conn *conn, const char *org_id, const char 
 /* By Twilio's CallSid, any organization (webhooks). -ENOENT when unknown. */
 int tel_call_by_sid(struct cc_db_conn *conn, const char *sid,
                     struct tel_call *ret_call) CC_MUSTCHECK;
+/* By sid, or, when no call has that sid, by our call id (call_id NULL: none) for a call whose
+ * sid is not stored yet: Twilio may call back before Calls.json has answered us. */
+int tel_call_by_ref(struct cc_db_conn *conn, const char *sid, const char *call_id,
+                    struct tel_call *ret_call) CC_MUSTCHECK;
+/* A status callback, in the caller's transaction, in as few round trips as the database allows:
+ * finds and locks the call (as tel_call_by_ref, storing the sid when it was not stored yet),
+ * checks that the account that signed the callback speaks for the call (account_org: that
+ * account's organization, "" for the platform's, which speaks only for organizations without an
+ * account of their own) and applies t. As tel_call_transition, and -EACCES for a call the
+ * signing account does not speak for. */
+int tel_call_status_callback(struct cc_db_conn *conn, const char *sid, const char *call_id,
+                             const char *account_org, const struct tel_transition *t,
+                             struct tel_call *ret_call) CC_MUSTCHECK;
 /* By id within org (deleted calls are not found). */
 int tel_call_get(struct cc_db_conn *conn, const char *org_id, const char *call_id,
                  struct tel_call *ret_call) CC_MUSTCHECK;

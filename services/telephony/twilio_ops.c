@@ -45,10 +45,13 @@ int tel_twilio_place_call(struct cc_db_conn *conn, struct tel *tel, const struct
         int r = account(conn, tel, call->org_id, &acct, err, err_len);
         if (r < 0)
                 return r;
+        /* Our id rides along (Twilio signs the query too): a callback that overtakes the answer
+         * to Calls.json still finds its call before we have stored the sid. */
         char voice[2200], status[2200];
-        snprintf(voice, sizeof(voice), "%s/api/webhooks/twilio/voice", tel_cfg.public_base_url);
-        snprintf(status, sizeof(status), "%s/api/webhooks/twilio/call-status",
-                 tel_cfg.public_base_url);
+        snprintf(voice, sizeof(voice), "%s/api/webhooks/twilio/voice?call=%s",
+                 tel_cfg.public_base_url, call->id);
+        snprintf(status, sizeof(status), "%s/api/webhooks/twilio/call-status?call=%s",
+                 tel_cfg.public_base_url, call->id);
         const struct cc_kv fields[] = {
             {"To", call->to_number},
             {"From", call->from_number},

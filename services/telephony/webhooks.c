@@ -180,7 +180,7 @@ static void h_voice(struct cc_http_req *req)
         const char *from = cc_kv_get(h.fields, h.n, "From");
         const char *to = cc_kv_get(h.fields, h.n, "To");
         struct tel_call call;
-        int r = tel_call_by_sid(conn, sid, &call);
+        int r = tel_call_by_ref(conn, sid, cc_http_req_query(req, "call"), &call);
         if (r == 0) {
                 /* Ours (an outbound call answered) or a retry of an inbound one. */
                 if (!hook_owns(conn, req, &h, call.org_id)) {
@@ -279,6 +279,8 @@ static int parse_int(const char *s, int max, int fallback)
         return (int)v;
 }
 
+/* The hottest hook (several per call): pipelined, so the whole transaction is two round trips
+ * to the database (find and lock the call; write it, its events and COMMIT). */
 static void h_call_status(struct cc_http_req *req)
 {
         struct cc_db_conn *conn = cc_service_req_db(req);
@@ -289,7 +291,7 @@ static void h_call_status(struct cc_http_req *req)
         if (hook_open(req, conn, &h) < 0)
                 goto out;
         static const char *const need[] = {"CallSid", "CallStatus", "From", "To", NULL};
-        if (require(req, &h, need) < 0 || hook_call(req, conn, &h, &call) < 0)
+        if (require(req, &h, need) < 0)
                 goto out;
         const char *duration = cc_kv_get(h.fields, h.n, "CallDuration");
         if (duration && parse_int(duration, 86400 * 7, -2) == -2) {
@@ -302,13 +304,32 @@ static void h_call_status(struct cc_http_req *req)
             .duration_s = parse_int(duration, 86400 * 7, -1),
             .traceparent = h.traceparent,
         };
-        int r = cc_db_begin(conn);
+        int r = cc_db_pipeline_begin(conn);
         if (r == 0)
-                r = tel_call_transition(conn, call.org_id, call.id, &t, &call);
-        if (r >= 0 && cc_db_commit(conn) < 0)
-                r = -EIO;
-        if (r < 0) {
+                r = cc_db_begin(conn);
+        if (r == 0)
+                r = tel_call_status_callback(conn, cc_kv_get(h.fields, h.n, "CallSid"),
+                                             cc_http_req_query(req, "call"), h.account_org, &t,
+                                             &call);
+        if (r >= 0) {
+                int c = cc_db_commit(conn);
+                if (c < 0)
+                        r = c;
+        }
+        if (r < 0)
                 cc_db_rollback(conn);
+        int e = cc_db_pipeline_end(conn);
+        if (r >= 0 && e < 0)
+                r = e;
+        if (r == -ENOENT) {
+                reply_envelope(req, "Call not found", NULL);
+                goto out;
+        }
+        if (r == -EACCES) {
+                cc_http_reply_error(req, 403, "Invalid webhook signature");
+                goto out;
+        }
+        if (r < 0) {
                 cc_http_reply_error(req, 503, "Database unavailable");
                 goto out;
         }

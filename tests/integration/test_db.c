@@ -225,6 +225,102 @@ START_TEST(db_commit_visible_rollback_invisible)
 }
 END_TEST
 
+START_TEST(db_pipelined_transaction_commits_and_reports_the_first_error)
+{
+        struct cc_db_pool *pool = cc_test_pool(NULL, 2, 5000);
+        struct cc_db_conn *writer = cc_test_acquire(pool);
+        struct cc_db_conn *reader = cc_test_acquire(pool);
+        char *t = table_name("pipe");
+        make_table(writer, t, "id int PRIMARY KEY");
+        char *ins = cc_xasprintf("INSERT INTO %s (id) VALUES ($1::int)", t);
+        char *cnt = cc_xasprintf("SELECT count(*) FROM %s WHERE id > $1::int", t);
+        const char *ids[] = {"1", "2", "3", "4"};
+
+        /* Statements without results go out at once; a SELECT sees them; COMMIT lands them. */
+        ck_assert_int_eq(cc_db_pipeline_begin(writer), 0);
+        ck_assert_int_eq(cc_db_begin(writer), 0);
+        for (int i = 0; i < 3; i++)
+                ck_assert_int_eq(cc_db_exec(writer, ins, 1, &ids[i], NULL), 0);
+        ck_assert(cc_db_in_transaction(writer));
+        PGresult *res = NULL;
+        const char *zero[] = {"0"};
+        ck_assert_int_eq(cc_db_exec(writer, cnt, 1, zero, &res), 0);
+        ck_assert_str_eq(PQgetvalue(res, 0, 0), "3");
+        PQclear(res);
+        ck_assert_int_eq(count_rows(reader, t), 0);
+        ck_assert_int_eq(cc_db_commit(writer), 0);
+        ck_assert_int_eq(cc_db_pipeline_end(writer), 0);
+        ck_assert_int_eq(count_rows(reader, t), 3);
+
+        /* A failing statement in flight: the next result reports it, the rest is skipped and
+         * nothing of the transaction stays. */
+        ck_assert_int_eq(cc_db_pipeline_begin(writer), 0);
+        ck_assert_int_eq(cc_db_begin(writer), 0);
+        ck_assert_int_eq(cc_db_exec(writer, ins, 1, &ids[3], NULL), 0);
+        ck_assert_int_eq(cc_db_exec(writer, ins, 1, &ids[0], NULL), 0); /* duplicate */
+        res = (PGresult *)1;
+        ck_assert_int_eq(cc_db_exec(writer, cnt, 1, zero, &res), -EEXIST);
+        ck_assert_ptr_eq(res, (PGresult *)1);
+        ck_assert_str_eq(cc_db_sqlstate(writer), "23505");
+        cc_db_rollback(writer);
+        ck_assert_int_eq(count_rows(reader, t), 3);
+        ck_assert_int_eq(PQtransactionStatus(cc_db_conn_pg(writer)), PQTRANS_IDLE);
+
+        /* The connection is back to normal execution and usable. */
+        ck_assert_int_eq(cc_db_exec(writer, ins, 1, &ids[3], NULL), 0);
+        ck_assert_int_eq(count_rows(reader, t), 4);
+
+        /* Released with statements in flight: they are finished, the transaction undone. */
+        ck_assert_int_eq(cc_db_pipeline_begin(writer), 0);
+        ck_assert_int_eq(cc_db_begin(writer), 0);
+        const char *five[] = {"5"};
+        ck_assert_int_eq(cc_db_exec(writer, ins, 1, five, NULL), 0);
+        cc_db_release(writer);
+        ck_assert_int_eq(count_rows(reader, t), 4);
+
+        free(cnt);
+        free(ins);
+        free(t);
+        cc_db_release(reader);
+        cc_db_pool_free(pool);
+}
+END_TEST
+
+START_TEST(db_prepared_statement_survives_table_change)
+{
+        /* Statements are prepared per connection; a table made again with other columns must
+         * not leave a stale plan behind. */
+        struct cc_db_pool *pool = cc_test_pool(NULL, 1, 5000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
+        char *t = table_name("shape");
+        make_table(conn, t, "id int PRIMARY KEY, name text");
+        char *sel = cc_xasprintf("SELECT * FROM %s WHERE id = $1::int", t);
+        char *ins = cc_xasprintf("INSERT INTO %s VALUES (1, 'a')", t);
+        cc_test_exec(conn, ins, 0, NULL);
+        const char *one[] = {"1"};
+        PGresult *res = NULL;
+        for (int i = 0; i < 3; i++) {
+                ck_assert_int_eq(cc_db_exec(conn, sel, 1, one, &res), 0);
+                ck_assert_int_eq(PQnfields(res), 2);
+                PQclear(res);
+        }
+        char *redo = cc_xasprintf("DROP TABLE %s; CREATE TABLE %s (id int, a text, b text); "
+                                  "INSERT INTO %s VALUES (1, 'x', 'y')",
+                                  t, t, t);
+        ck_assert_int_eq(cc_db_exec_script(conn, redo), 0);
+        ck_assert_int_eq(cc_db_exec(conn, sel, 1, one, &res), 0);
+        ck_assert_int_eq(PQnfields(res), 3);
+        ck_assert_str_eq(PQgetvalue(res, 0, 2), "y");
+        PQclear(res);
+        free(redo);
+        free(ins);
+        free(sel);
+        free(t);
+        cc_db_release(conn);
+        cc_db_pool_free(pool);
+}
+END_TEST
+
 START_TEST(db_release_inside_transaction_rolls_back)
 {
         struct cc_db_pool *pool = cc_test_pool(NULL, 1, 5000);
@@ -557,6 +653,8 @@ static Suite *suite(void)
         TCase *tc = tcase_create("pool");
         tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
         tcase_add_test(tc, db_params_stored_verbatim);
+        tcase_add_test(tc, db_pipelined_transaction_commits_and_reports_the_first_error);
+        tcase_add_test(tc, db_prepared_statement_survives_table_change);
         tcase_add_test(tc, db_null_param_is_sql_null);
         tcase_add_test(tc, db_bytea_roundtrip);
         tcase_add_test(tc, db_unique_violation_is_eexist);

@@ -47,6 +47,17 @@ const char *cc_db_error(struct cc_db_conn *conn);
 const char *cc_db_sqlstate(struct cc_db_conn *conn);
 
 int cc_db_begin(struct cc_db_conn *conn) CC_MUSTCHECK;
+/* Pipelining (libpq's pipeline mode): between _begin and _end, a statement whose result the
+ * caller does not take (ret_res NULL: BEGIN, an UPDATE, an outbox row) is only sent and returns
+ * 0 at once; the next statement that returns a result (a SELECT, cc_db_commit) sends it along
+ * and waits for them all, and reports the first error among them (later ones are skipped, as in
+ * a failed transaction). A transaction of N such statements then costs one round trip instead
+ * of N. _end waits for what is still in flight and returns to normal execution; releasing or
+ * rolling back a connection ends it too. */
+int cc_db_pipeline_begin(struct cc_db_conn *conn) CC_MUSTCHECK;
+int cc_db_pipeline_end(struct cc_db_conn *conn) CC_MUSTCHECK;
+/* Inside a transaction block (also while pipelined statements are in flight). */
+bool cc_db_in_transaction(struct cc_db_conn *conn);
 int cc_db_commit(struct cc_db_conn *conn) CC_MUSTCHECK;
 void cc_db_rollback(struct cc_db_conn *conn);
 

@@ -88,7 +88,10 @@ CREATE TABLE call_counts (
     PRIMARY KEY (org_id, agent_id, status, shard)
 );
 
-CREATE FUNCTION calls_count_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+-- SET search_path FROM CURRENT: the function finds call_counts in this schema whoever changes
+-- calls (an operator's psql, a bulk load) and whatever their search_path.
+CREATE FUNCTION calls_count_changes() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 DECLARE
     nil constant uuid := '00000000-0000-0000-0000-000000000000';
     old_in boolean := false;

@@ -2,7 +2,7 @@
 """Prints an ES256 access token signed with a PEM private key, shaped as the gateway signs them
 (iss cc-gateway, aud cc-api, an hour long), for benchmarks that drive the API with wrk.
 
-usage: bench/token.py PRIVATE_KEY_PEM USER_ID ORG_ID ROLE
+usage: bench/sign_token.py PRIVATE_KEY_PEM USER_ID ORG_ID ROLE
 """
 import base64
 import json
