@@ -383,12 +383,25 @@ static void h_calls_end(struct cc_http_req *req)
                                          .source = TEL_SOURCE_API,
                                          .duration_s = -1,
                                          .traceparent = traceparent(req)};
+        bool answered =
+            row.call.status == TEL_CALL_IN_PROGRESS || row.call.status == TEL_CALL_ON_HOLD;
         int r = tel_call_transition(conn, row.call.org_id, row.call.id, &t, NULL);
         if (r == 0)
                 r = cc_db_commit(conn);
         if (r < 0) {
                 finish(conn, req, r);
                 return;
+        }
+        /* Ending the record ends the call: Twilio hangs up (or stops ringing). The record is
+         * already final, so a Twilio that cannot be reached is logged, not answered as an
+         * error the client could do nothing about. */
+        if (row.call.twilio_sid[0]) {
+                const struct cc_kv f[] = {{"Status", answered ? "completed" : "canceled"}};
+                char err[256];
+                if (tel_twilio_update_call(conn, tel_req(req), &row.call, f, 1, err, sizeof(err)) <
+                    0)
+                        cc_log_warn(cc_http_req_id(req), "call %s ended here, not at Twilio: %s",
+                                    row.call.id, err);
         }
         reply_call(req, conn, row.call.id);
 }

@@ -99,6 +99,11 @@ static struct cc_secretbox *secretbox_from_file(const char *path, char *err, siz
 
 static int tel_init(struct cc_service *svc)
 {
+        /* Signatures cover the URL exactly as Twilio was given it: "https://x/" + "/api/..."
+         * would never match, so a trailing slash in the setting is dropped. */
+        size_t n = strlen(tel_cfg.public_base_url);
+        while (n > 0 && tel_cfg.public_base_url[n - 1] == '/')
+                tel_cfg.public_base_url[--n] = '\0';
         struct tel *tel = cc_xcalloc(1, sizeof(*tel));
         const struct cc_twilio_config tc = {
             .api_base = tel_cfg.twilio_api_base,

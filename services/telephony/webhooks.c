@@ -150,10 +150,8 @@ static void reply_goodbye(struct cc_http_req *req, const char *text)
  * supervisors find it. */
 static void reply_conference(struct cc_http_req *req, const struct tel_call *call)
 {
-        char name[48], status[2200];
+        char name[48];
         tel_conference_name(call->id, name);
-        snprintf(status, sizeof(status), "%s/api/webhooks/twilio/call-status",
-                 tel_cfg.public_base_url);
         struct cc_twiml *t = cc_twiml_new();
         cc_twiml_open(t, "Dial", NULL);
         const char *attrs[] = {"startConferenceOnEnter", "true", "endConferenceOnExit", "true",
@@ -405,8 +403,9 @@ static void h_transcription(struct cc_http_req *req)
                 cc_http_reply_error(req, 422, "TranscriptionText: must be text up to 64 KiB");
                 goto out;
         }
-        /* Twilio's transcriptions carry no confidence; a posted one (0..1) is kept. */
-        double confidence = 1.0;
+        /* Twilio's transcriptions carry no confidence: unknown (stored as NULL) unless one
+         * (0..1) is posted. */
+        double confidence = -1.0;
         const char *c = cc_kv_get(h.fields, h.n, "Confidence");
         if (c && *c) {
                 char *end;

@@ -1615,6 +1615,21 @@ START_TEST(telephony_webhooks_hold_mute_transfer)
         tt_expect(&r, 404, "Call not found");
         tt_resp_fini(&r);
 
+        /* ending a live call through the API hangs it up at Twilio too */
+        char *id2 = dial(svc, &agent, "+15550107778");
+        wait_call_status(svc, agent.token, id2, "IN_PROGRESS");
+        char sid2[64], path2[128];
+        sid_of(admin.org_id, id2, sid2);
+        snprintf(path2, sizeof(path2), "/api/calls/%s/end", id2);
+        tt_call(svc, "POST", path2, NULL, agent.token, &r);
+        tt_expect(&r, 200, NULL);
+        ck_assert_str_eq(tt_str(r.json, "status"), "COMPLETED");
+        tt_resp_fini(&r);
+        json_object *sc = sim_call(sid2);
+        ck_assert_str_eq(json_object_get_string(json_object_object_get(sc, "status")), "completed");
+        json_object_put(sc);
+        free(id2);
+
         /* once the call has ended, hold is refused without asking Twilio */
         struct form f = status_form(PLAT_AC, sid, "completed", "30");
         post_hook(svc, STATUS_HOOK, &f, PLAT_TOK, &r);
