@@ -535,6 +535,100 @@ int tel_call_status_callback(struct cc_db_conn *conn, const char *sid, const cha
         return r;
 }
 
+static bool sid_batchable(const char *sid)
+{
+        size_t n = 0;
+        for (; sid[n]; n++)
+                if (!((sid[n] >= '0' && sid[n] <= '9') || (sid[n] >= 'a' && sid[n] <= 'z') ||
+                      (sid[n] >= 'A' && sid[n] <= 'Z')))
+                        return false;
+        return n > 0 && n < sizeof(((struct tel_call *)0)->twilio_sid);
+}
+
+int tel_call_status_batch(struct cc_db_conn *conn, struct tel_status_job *jobs, size_t n)
+{
+        /* Array literals of sids and ids; both are plain letters, digits and dashes. */
+        struct cc_strbuf sids = {0}, ids = {0};
+        cc_strbuf_puts(&sids, "{");
+        cc_strbuf_puts(&ids, "{");
+        for (size_t i = 0; i < n; i++) {
+                if (!jobs[i].sid || !sid_batchable(jobs[i].sid)) {
+                        cc_strbuf_fini(&sids);
+                        cc_strbuf_fini(&ids);
+                        return -EINVAL;
+                }
+                cc_strbuf_printf(&sids, "%s%s", i ? "," : "", jobs[i].sid);
+                if (jobs[i].call_id && cc_uuid_valid(jobs[i].call_id))
+                        cc_strbuf_printf(&ids, "%s%s", ids.len > 1 ? "," : "", jobs[i].call_id);
+        }
+        cc_strbuf_puts(&sids, "}");
+        cc_strbuf_puts(&ids, "}");
+        /* Locked in id order, so two batches never wait on each other's calls crosswise. */
+        static const char sql[] =
+            "SELECT " CALL_COLS ", EXISTS (SELECT 1 FROM twilio_credentials cr "
+            "WHERE cr.org_id = calls.org_id) FROM calls WHERE twilio_sid = ANY($1::text[]) "
+            "OR (twilio_sid IS NULL AND id = ANY($2::uuid[])) ORDER BY id FOR UPDATE";
+        const char *p[] = {sids.data, ids.data};
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn, sql, 2, p, &res);
+        cc_strbuf_fini(&sids);
+        cc_strbuf_fini(&ids);
+        if (r < 0)
+                return r;
+        int nrows = PQntuples(res);
+        struct tel_call_row *rows = cc_xcalloc(nrows ? (size_t)nrows : 1, sizeof(*rows));
+        bool *own = cc_xcalloc(nrows ? (size_t)nrows : 1, sizeof(*own));
+        for (int i = 0; i < nrows; i++) {
+                row_from_result(res, i, 0, &rows[i]);
+                own[i] = PQgetvalue(res, i, PQnfields(res) - 1)[0] == 't';
+        }
+        PQclear(res);
+        for (size_t j = 0; j < n && r == 0; j++) {
+                struct tel_status_job *job = &jobs[j];
+                struct tel_call_row *row = NULL;
+                int k = 0;
+                for (; k < nrows && !row; k++)
+                        if (strcmp(rows[k].call.twilio_sid, job->sid) == 0)
+                                row = &rows[k];
+                for (k = 0; k < nrows && !row; k++)
+                        if (!rows[k].call.twilio_sid[0] && job->call_id &&
+                            strcmp(rows[k].call.id, job->call_id) == 0)
+                                row = &rows[k];
+                if (!row) {
+                        job->result = -ENOENT;
+                        continue;
+                }
+                bool row_own = own[row - rows];
+                bool speaks = job->account_org && job->account_org[0]
+                                  ? strcmp(job->account_org, row->call.org_id) == 0
+                                  : !row_own;
+                if (!speaks) {
+                        job->result = -EACCES;
+                        continue;
+                }
+                if (!row->call.twilio_sid[0]) {
+                        const char *q[] = {row->call.org_id, row->call.id, job->sid};
+                        r = cc_db_exec(conn,
+                                       "UPDATE calls SET twilio_sid = $3 "
+                                       "WHERE org_id = $1 AND id = $2",
+                                       3, q, NULL);
+                        if (r < 0)
+                                break;
+                        snprintf(row->call.twilio_sid, sizeof(row->call.twilio_sid), "%s",
+                                 job->sid);
+                }
+                r = apply_transition(conn, row, &job->t);
+                if (r >= 0) {
+                        job->result = r;
+                        job->call = row->call;
+                        r = 0;
+                }
+        }
+        free(rows);
+        free(own);
+        return r;
+}
+
 int tel_call_update(struct cc_db_conn *conn, const struct tel_call_row *locked,
                     const struct tel_call_patch *pt, const struct tel_transition *t,
                     const char *traceparent, struct tel_call_row *ret_row)

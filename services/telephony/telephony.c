@@ -126,6 +126,14 @@ static int tel_init(struct cc_service *svc)
                         return -EINVAL;
                 }
         }
+        tel->ingest = tel_ingest_new(svc);
+        if (!tel->ingest) {
+                cc_log_error(NULL, "telephony: cannot start the status callback writer");
+                cc_secretbox_free(tel->box);
+                cc_twilio_free(tel->twilio);
+                free(tel);
+                return -EAGAIN;
+        }
         cc_service_set_state(svc, tel);
         return 0;
 }
@@ -135,6 +143,7 @@ static void tel_fini(struct cc_service *svc)
         struct tel *tel = tel_of(svc);
         if (!tel)
                 return;
+        tel_ingest_free(tel->ingest);
         cc_twilio_free(tel->twilio);
         cc_secretbox_free(tel->box);
         free(tel);

@@ -23,14 +23,22 @@ struct tel_config {
 };
 extern struct tel_config tel_cfg;
 
+struct tel_ingest;
+
 struct tel {
-        struct cc_twilio *twilio; /* REST client, NULL without CC_TWILIO_API_BASE */
-        struct cc_secretbox *box; /* NULL without CC_SECRETS_KEY_FILE: own credentials refused */
+        struct tel_ingest *ingest; /* applies status callbacks in batches (webhooks.c) */
+        struct cc_twilio *twilio;  /* REST client, NULL without CC_TWILIO_API_BASE */
+        struct cc_secretbox *box;  /* NULL without CC_SECRETS_KEY_FILE: own credentials refused */
 };
 struct tel *tel_of(struct cc_service *svc);
 /* The service's state for a request. */
 struct tel *tel_req(const struct cc_http_req *req);
 const struct cc_service_def *telephony_service_def(void);
+
+/* The status-callback writer (webhooks.c): started before serving, freed after the HTTP server
+ * has stopped. NULL when its thread cannot be started. */
+struct tel_ingest *tel_ingest_new(struct cc_service *svc);
+void tel_ingest_free(struct tel_ingest *in);
 
 /* Route tables, one per file; telephony.c concatenates them. */
 extern const struct cc_http_route tel_calls_routes[];
@@ -118,6 +126,22 @@ int tel_call_by_ref(struct cc_db_conn *conn, const char *sid, const char *call_i
 int tel_call_status_callback(struct cc_db_conn *conn, const char *sid, const char *call_id,
                              const char *account_org, const struct tel_transition *t,
                              struct tel_call *ret_call) CC_MUSTCHECK;
+/* Status callbacks applied together, in arrival order, in the caller's transaction: every call
+ * they name is found and locked by one statement, and each job then goes as in
+ * tel_call_status_callback (its result and the call after it in the job). Returns 0 when every
+ * job got its result; < 0 (database error) when the transaction must be rolled back, and then
+ * -EINVAL also for a sid that cannot be batched (not letters and digits): the caller applies
+ * those jobs one by one. */
+struct tel_status_job {
+        const char *sid;
+        const char *call_id; /* from our callback URL, or NULL */
+        const char *account_org;
+        struct tel_transition t;
+        int result;
+        struct tel_call call;
+};
+int tel_call_status_batch(struct cc_db_conn *conn, struct tel_status_job *jobs,
+                          size_t n) CC_MUSTCHECK;
 /* By id within org (deleted calls are not found). */
 int tel_call_get(struct cc_db_conn *conn, const char *org_id, const char *call_id,
                  struct tel_call *ret_call) CC_MUSTCHECK;

@@ -4,6 +4,7 @@
  * is 403 and changes nothing. Twilio retries and reorders callbacks, so every change here is
  * idempotent and the call's state machine ignores stale ones. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,70 +278,211 @@ static int parse_int(const char *s, int max, int fallback)
         return (int)v;
 }
 
-/* The hottest hook (several per call): pipelined, so the whole transaction is two round trips
- * to the database (find and lock the call; write it, its events and COMMIT). */
-static void h_call_status(struct cc_http_req *req)
+/* ---- status callbacks: the hottest hook (several per call), applied in batches ----
+ * A handler verifies the callback, queues it and moves on; one writer thread per process takes
+ * whatever has queued up and applies it in one transaction (one statement finds and locks every
+ * call of the batch, the changes and their events follow pipelined, then COMMIT): two round
+ * trips to the database per batch instead of several per callback. Each callback is answered
+ * only after its change is committed. A batch that fails as a whole (a deadlock, a sid we
+ * cannot batch) is retried one callback per transaction. */
+#define BATCH_MAX 64
+
+struct status_item {
+        struct cc_http_req *req;
+        struct tel_status_job job;
+        char account_org[CC_UUID_LEN + 1];
+        struct status_item *next;
+};
+
+struct tel_ingest {
+        struct cc_service *svc;
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        struct status_item *head, *tail;
+        bool stop;
+        pthread_t thread;
+};
+
+static void reply_status(struct status_item *it)
 {
-        struct cc_db_conn *conn = cc_service_req_db(req);
-        if (!conn)
+        struct cc_http_req *req = it->req;
+        int r = it->job.result;
+        if (r == -ENOENT) {
+                reply_envelope(req, "Call not found", NULL);
                 return;
-        struct hook h;
-        struct tel_call call;
-        if (hook_open(req, conn, &h) < 0)
-                goto out;
-        static const char *const need[] = {"CallSid", "CallStatus", "From", "To", NULL};
-        if (require(req, &h, need) < 0)
-                goto out;
-        const char *duration = cc_kv_get(h.fields, h.n, "CallDuration");
-        if (duration && parse_int(duration, 86400 * 7, -2) == -2) {
-                cc_http_reply_error(req, 422, "CallDuration: must be a whole number of seconds");
-                goto out;
         }
-        const struct tel_transition t = {
-            .to = tel_call_status_from_twilio(cc_kv_get(h.fields, h.n, "CallStatus")),
-            .source = TEL_SOURCE_WEBHOOK,
-            .duration_s = parse_int(duration, 86400 * 7, -1),
-            .traceparent = h.traceparent,
-        };
+        if (r == -EACCES) {
+                cc_http_reply_error(req, 403, "Invalid webhook signature");
+                return;
+        }
+        if (r < 0) {
+                cc_http_reply_error(req, 503, "Database unavailable");
+                return;
+        }
+        char msg[96];
+        snprintf(msg, sizeof(msg), "Call status updated to %s", tel_call_status_name(it->job.t.to));
+        json_object *data = json_object_new_object();
+        json_object_object_add(data, "call_id", json_object_new_string(it->job.call.id));
+        json_object_object_add(data, "status",
+                               json_object_new_string(tel_call_status_name(it->job.call.status)));
+        json_object_object_add(data, "applied", json_object_new_boolean(r == 0));
+        reply_envelope(req, msg, data);
+}
+
+/* One callback in its own transaction (pipelined: two round trips). */
+static int apply_one(struct cc_db_conn *conn, struct tel_status_job *job)
+{
         int r = cc_db_pipeline_begin(conn);
         if (r == 0)
                 r = cc_db_begin(conn);
         if (r == 0)
-                r = tel_call_status_callback(conn, cc_kv_get(h.fields, h.n, "CallSid"),
-                                             cc_http_req_query(req, "call"), h.account_org, &t,
-                                             &call);
+                r = tel_call_status_callback(conn, job->sid, job->call_id, job->account_org,
+                                             &job->t, &job->call);
         if (r >= 0) {
                 int c = cc_db_commit(conn);
                 if (c < 0)
                         r = c;
         }
         if (r < 0)
-                cc_db_rollback(conn);
+                cc_db_rollback(conn); /* nothing was written for -ENOENT and -EACCES either */
         int e = cc_db_pipeline_end(conn);
-        if (r >= 0 && e < 0)
-                r = e;
-        if (r == -ENOENT) {
-                reply_envelope(req, "Call not found", NULL);
-                goto out;
+        return r >= 0 && e < 0 ? e : r;
+}
+
+static void apply_batch(struct cc_service *svc, struct status_item **items, size_t n)
+{
+        struct cc_db_conn *conn = NULL;
+        if (cc_db_acquire(cc_service_pool(svc), &conn) < 0) {
+                for (size_t i = 0; i < n; i++)
+                        items[i]->job.result = -EIO;
+                return;
         }
-        if (r == -EACCES) {
-                cc_http_reply_error(req, 403, "Invalid webhook signature");
-                goto out;
+        struct tel_status_job jobs[BATCH_MAX];
+        for (size_t i = 0; i < n; i++)
+                jobs[i] = items[i]->job;
+        int r = cc_db_pipeline_begin(conn);
+        if (r == 0)
+                r = cc_db_begin(conn);
+        if (r == 0)
+                r = tel_call_status_batch(conn, jobs, n);
+        if (r == 0)
+                r = cc_db_commit(conn);
+        if (r < 0)
+                cc_db_rollback(conn);
+        if (cc_db_pipeline_end(conn) < 0 && r == 0)
+                r = -EIO;
+        for (size_t i = 0; i < n; i++) {
+                if (r == 0) {
+                        items[i]->job = jobs[i];
+                } else {
+                        /* Whatever went wrong, each callback gets its own chance. */
+                        items[i]->job.result = apply_one(conn, &items[i]->job);
+                }
         }
-        if (r < 0) {
-                cc_http_reply_error(req, 503, "Database unavailable");
-                goto out;
-        }
-        char msg[96];
-        snprintf(msg, sizeof(msg), "Call status updated to %s", tel_call_status_name(t.to));
-        json_object *data = json_object_new_object();
-        json_object_object_add(data, "call_id", json_object_new_string(call.id));
-        json_object_object_add(data, "status",
-                               json_object_new_string(tel_call_status_name(call.status)));
-        json_object_object_add(data, "applied", json_object_new_boolean(r == 0));
-        reply_envelope(req, msg, data);
-out:
         cc_db_release(conn);
+}
+
+static void *ingest_main(void *arg)
+{
+        struct tel_ingest *in = arg;
+        for (;;) {
+                struct status_item *items[BATCH_MAX];
+                size_t n = 0;
+                pthread_mutex_lock(&in->mu);
+                while (!in->head && !in->stop)
+                        pthread_cond_wait(&in->cv, &in->mu);
+                while (in->head && n < BATCH_MAX) {
+                        items[n++] = in->head;
+                        in->head = in->head->next;
+                }
+                if (!in->head)
+                        in->tail = NULL;
+                bool stop = in->stop && n == 0;
+                pthread_mutex_unlock(&in->mu);
+                if (stop)
+                        break;
+                apply_batch(in->svc, items, n);
+                for (size_t i = 0; i < n; i++)
+                        reply_status(items[i]);
+        }
+        return NULL;
+}
+
+struct tel_ingest *tel_ingest_new(struct cc_service *svc)
+{
+        struct tel_ingest *in = cc_xcalloc(1, sizeof(*in));
+        in->svc = svc;
+        pthread_mutex_init(&in->mu, NULL);
+        pthread_cond_init(&in->cv, NULL);
+        if (pthread_create(&in->thread, NULL, ingest_main, in) != 0) {
+                pthread_cond_destroy(&in->cv);
+                pthread_mutex_destroy(&in->mu);
+                free(in);
+                return NULL;
+        }
+        return in;
+}
+
+void tel_ingest_free(struct tel_ingest *in)
+{
+        if (!in)
+                return;
+        /* The HTTP server has stopped and every deferred callback was answered: the queue is
+         * empty, and the thread leaves once it sees stop. */
+        pthread_mutex_lock(&in->mu);
+        in->stop = true;
+        pthread_cond_signal(&in->cv);
+        pthread_mutex_unlock(&in->mu);
+        pthread_join(in->thread, NULL);
+        pthread_cond_destroy(&in->cv);
+        pthread_mutex_destroy(&in->mu);
+        free(in);
+}
+
+static void h_call_status(struct cc_http_req *req)
+{
+        struct cc_db_conn *conn = cc_service_req_db(req);
+        if (!conn)
+                return;
+        struct hook h;
+        int r = hook_open(req, conn, &h);
+        cc_db_release(conn);
+        if (r < 0)
+                return;
+        static const char *const need[] = {"CallSid", "CallStatus", "From", "To", NULL};
+        if (require(req, &h, need) < 0)
+                return;
+        const char *duration = cc_kv_get(h.fields, h.n, "CallDuration");
+        if (duration && parse_int(duration, 86400 * 7, -2) == -2) {
+                cc_http_reply_error(req, 422, "CallDuration: must be a whole number of seconds");
+                return;
+        }
+        struct status_item *it = cc_arena_alloc(cc_http_req_arena(req), sizeof(*it));
+        memset(it, 0, sizeof(*it));
+        it->req = req;
+        snprintf(it->account_org, sizeof(it->account_org), "%s", h.account_org);
+        it->job = (struct tel_status_job){
+            .sid = cc_kv_get(h.fields, h.n, "CallSid"),
+            .call_id = cc_http_req_query(req, "call"),
+            .account_org = it->account_org,
+            .t =
+                {
+                    .to = tel_call_status_from_twilio(cc_kv_get(h.fields, h.n, "CallStatus")),
+                    .source = TEL_SOURCE_WEBHOOK,
+                    .duration_s = parse_int(duration, 86400 * 7, -1),
+                    .traceparent = h.traceparent,
+                },
+        };
+        struct tel_ingest *in = tel_req(req)->ingest;
+        cc_http_req_defer(req);
+        pthread_mutex_lock(&in->mu);
+        if (in->tail)
+                in->tail->next = it;
+        else
+                in->head = it;
+        in->tail = it;
+        pthread_cond_signal(&in->cv);
+        pthread_mutex_unlock(&in->mu);
 }
 
 static void h_recording(struct cc_http_req *req)
