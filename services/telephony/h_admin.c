@@ -205,7 +205,8 @@ static void h_credentials_test(struct cc_http_req *req)
         if (r == 0) {
                 json_object *o = json_object_new_object();
                 json_object_object_add(o, "success", json_object_new_boolean(true));
-                cc_json_add_string(o, "account_sid", acct.account_sid);
+                /* The platform's account is not the organization's business (as in GET). */
+                cc_json_add_string(o, "account_sid", acct.own ? acct.account_sid : NULL);
                 cc_json_add_string(o, "status", res.status[0] ? res.status : NULL);
                 cc_json_add_string(o, "source", acct.own ? "organization" : "platform");
                 cc_http_reply_json(req, 200, o);

@@ -284,6 +284,7 @@ START_TEST(telephony_admin_platform_fallback_and_numbers)
         ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
         ck_assert(jbool(r.json, "success"));
         ck_assert_str_eq(tt_str(r.json, "status"), "active");
+        ck_assert_ptr_null(strstr(r.body, SID_PLAT)); /* the test does not reveal it either */
         tt_resp_fini(&r);
         /* An organization cannot claim the platform's account as its own. */
         put_creds(svc, &a, SID_PLAT, "0123456789abcdef0123456789abcdef", &r);
