@@ -547,7 +547,7 @@ static bool sid_batchable(const char *sid)
 
 int tel_call_status_batch(struct cc_db_conn *conn, struct tel_status_job *jobs, size_t n)
 {
-        /* Array literals of sids and ids; both are plain letters, digits and dashes. */
+        /* Array literals of sids and ids: letters and digits, and UUIDs (checked below). */
         struct cc_strbuf sids = {0}, ids = {0};
         cc_strbuf_puts(&sids, "{");
         cc_strbuf_puts(&ids, "{");
@@ -557,7 +557,8 @@ int tel_call_status_batch(struct cc_db_conn *conn, struct tel_status_job *jobs, 
                         cc_strbuf_fini(&ids);
                         return -EINVAL;
                 }
-                cc_strbuf_printf(&sids, "%s%s", i ? "," : "", jobs[i].sid);
+                /* Quoted: an unquoted element spelled NULL would be an SQL NULL. */
+                cc_strbuf_printf(&sids, "%s\"%s\"", i ? "," : "", jobs[i].sid);
                 if (jobs[i].call_id && cc_uuid_valid(jobs[i].call_id))
                         cc_strbuf_printf(&ids, "%s%s", ids.len > 1 ? "," : "", jobs[i].call_id);
         }

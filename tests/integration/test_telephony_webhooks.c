@@ -4,7 +4,9 @@
  * own token may speak for; and outbound calls, test calls, holds, mutes and transfers through a
  * real twilio-sim process (CC_TEST_TWILIO_SIM) whose signed callbacks reach this service. Events
  * are read back from cc.calls.v1. */
+#include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1203,6 +1205,345 @@ START_TEST(telephony_webhooks_own_account_speaks_for_its_calls)
 }
 END_TEST
 
+/* ---- many callbacks at once ---- */
+
+/* One post of a burst, the answer it must get, and whether it was applied. */
+struct burst_post {
+        char *body; /* form-encoded, heap */
+        char sig_header[64];
+        long want_status;         /* 200, or 403 for a callback the platform cannot speak for */
+        char want_message[64];    /* the envelope's message (200) */
+        const char *want_call_id; /* data.call_id; NULL: data is null (unknown sid) */
+        const char *want_after;   /* data.status */
+        int want_applied;         /* data.applied; -1: either */
+        int call, step;           /* what it is about, for counting; -1: no call of ours */
+        int got_applied;          /* data.applied as answered */
+};
+
+/* A client thread with its own connection. Assertions stay on the test's thread: a wrong
+ * answer is kept in error, and the client goes on meeting the others at each step's end. */
+struct burst_client {
+        pthread_t thread;
+        pthread_barrier_t *step_done;
+        char url[128];
+        struct burst_post *posts;
+        size_t n, cap;
+        size_t step_end[8]; /* posts[step_end[s - 1] .. step_end[s]) belong to step s */
+        size_t nsteps;
+        char error[1024]; /* the first wrong answer; "" while all are right */
+};
+
+static void burst_add(struct burst_client *bc, const struct form *fm, long want_status,
+                      const char *call_id, const char *after, int applied, int call, int step)
+{
+        if (bc->n == bc->cap) {
+                bc->cap = bc->cap ? 2 * bc->cap : 64;
+                bc->posts = cc_xrealloc(bc->posts, bc->cap * sizeof(*bc->posts));
+        }
+        struct burst_post *p = &bc->posts[bc->n++];
+        memset(p, 0, sizeof(*p));
+        struct cc_strbuf b = {0};
+        for (size_t i = 0; i < fm->n; i++)
+                cc_form_append(&b, fm->f[i].key, fm->f[i].value);
+        p->body = cc_strbuf_take(&b);
+        char sig[CC_TWILIO_SIGNATURE_LEN];
+        sign(PLAT_TOK, STATUS_HOOK, fm, sig);
+        snprintf(p->sig_header, sizeof(p->sig_header), "X-Twilio-Signature: %s", sig);
+        p->want_status = want_status;
+        p->want_call_id = call_id;
+        p->want_after = after;
+        p->want_applied = applied;
+        p->call = call;
+        p->step = step;
+        p->got_applied = -1;
+        if (call_id)
+                snprintf(p->want_message, sizeof(p->want_message), "Call status updated to %s",
+                         tel_call_status_name(
+                             tel_call_status_from_twilio(cc_kv_get(fm->f, fm->n, "CallStatus"))));
+        else
+                snprintf(p->want_message, sizeof(p->want_message), "Call not found");
+}
+
+static size_t burst_collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+        cc_strbuf_append(userdata, ptr, size * nmemb);
+        return size * nmemb;
+}
+
+/* Whether an answer is the one p wants (recording data.applied); why not in err. */
+static bool burst_answer_ok(struct burst_post *p, long status, const char *body, char *err,
+                            size_t len)
+{
+        json_object *o = json_tokener_parse(body);
+        bool ok = false;
+        if (status != p->want_status || !o) {
+                snprintf(err, len, "status %ld (want %ld)", status, p->want_status);
+        } else if (status == 403) {
+                const char *d = tt_str(o, "detail");
+                ok = d && strcmp(d, BAD_SIGNATURE) == 0;
+                if (!ok)
+                        snprintf(err, len, "want detail %s", BAD_SIGNATURE);
+        } else {
+                json_object *data = NULL, *success = json_object_object_get(o, "success");
+                const char *msg = tt_str(o, "message");
+                ok = success && json_object_get_boolean(success) && msg &&
+                     strcmp(msg, p->want_message) == 0 &&
+                     json_object_object_get_ex(o, "data", &data);
+                if (ok && !p->want_call_id) {
+                        ok = data == NULL;
+                } else if (ok) {
+                        const char *id = tt_str(data, "call_id"), *st = tt_str(data, "status");
+                        json_object *applied = json_object_object_get(data, "applied");
+                        ok = id && strcmp(id, p->want_call_id) == 0 && st &&
+                             strcmp(st, p->want_after) == 0 && applied &&
+                             json_object_is_type(applied, json_type_boolean);
+                        if (ok)
+                                p->got_applied = json_object_get_boolean(applied);
+                        ok = ok && (p->want_applied < 0 || p->got_applied == p->want_applied);
+                }
+                if (!ok)
+                        snprintf(err, len, "want \"%s\" for %s (status %s, applied %d)",
+                                 p->want_message, p->want_call_id ? p->want_call_id : "no call",
+                                 p->want_after ? p->want_after : "-", p->want_applied);
+        }
+        json_object_put(o);
+        return ok;
+}
+
+static void burst_post_one(struct burst_client *bc, CURL *curl, struct cc_strbuf *resp, size_t i)
+{
+        struct burst_post *p = &bc->posts[i];
+        struct curl_slist *hdrs =
+            curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+        hdrs = curl_slist_append(hdrs, p->sig_header);
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, p->body);
+        resp->len = 0;
+        CURLcode rc = curl_easy_perform(curl);
+        long status = 0;
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+        curl_slist_free_all(hdrs);
+        const char *body = rc == CURLE_OK && resp->data ? resp->data : "";
+        char why[256];
+        if (rc != CURLE_OK)
+                snprintf(bc->error, sizeof(bc->error), "post %zu (%s): %s", i, p->body,
+                         curl_easy_strerror(rc));
+        else if (!burst_answer_ok(p, status, body, why, sizeof(why)))
+                snprintf(bc->error, sizeof(bc->error), "post %zu (%s): %s; got %ld %s", i, p->body,
+                         why, status, body);
+}
+
+static void *burst_main(void *arg)
+{
+        struct burst_client *bc = arg;
+        CURL *curl = curl_easy_init();
+        struct cc_strbuf resp = {0};
+        if (!curl) {
+                snprintf(bc->error, sizeof(bc->error), "curl_easy_init failed");
+        } else {
+                curl_easy_setopt(curl, CURLOPT_URL, bc->url);
+                curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+                curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+                curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, burst_collect);
+                curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
+        }
+        size_t i = 0;
+        for (size_t s = 0; s < bc->nsteps; s++) {
+                for (; i < bc->step_end[s]; i++)
+                        if (!bc->error[0])
+                                burst_post_one(bc, curl, &resp, i);
+                pthread_barrier_wait(bc->step_done);
+        }
+        cc_strbuf_fini(&resp);
+        curl_easy_cleanup(curl);
+        return NULL;
+}
+
+static int64_t list_total(struct cc_service *svc, const char *token, const char *query)
+{
+        char path[128];
+        snprintf(path, sizeof(path), "/api/calls/?%s", query);
+        struct tt_resp r;
+        tt_call(svc, "GET", path, NULL, token, &r);
+        ck_assert_msg(r.status == 200, "GET %s: %ld %s", path, r.status, r.body);
+        int64_t total = jint(r.json, "total");
+        tt_resp_fini(&r);
+        return total;
+}
+
+#define BURST_CALLS   40
+#define BURST_CLIENTS 8 /* even: see the order of posts below */
+
+/* Twilio's callbacks for many calls arriving at once, as the status hook applies them several
+ * to a transaction: each post is answered about its own call, a callback and its retry racing
+ * each other are applied once, every call ends COMPLETED with Twilio's duration and answers and
+ * ends once on the topic; unknown sids and callbacks the platform's account may not sign for,
+ * in the same batches, change nothing. */
+START_TEST(telephony_webhooks_concurrent_callbacks_batch_correctly)
+{
+        struct cc_service *svc = tt_start(NULL, PLAT_AC, PLAT_TOK);
+        struct tt_caller a, b; /* a on the platform's account, b on its own */
+        tt_caller(&a, NULL, "SUPERVISOR");
+        tt_caller(&b, NULL, "ADMIN");
+        put_own_credentials(svc, &b);
+        char sids[BURST_CALLS][40], sid_b[2][40];
+        char *ids[BURST_CALLS], *id_b[2], *before_b[2];
+        for (int i = 0; i < BURST_CALLS; i++) {
+                new_sid(sids[i]);
+                ids[i] = store_call(a.org_id, sids[i], false, NULL); /* QUEUED */
+        }
+        for (int i = 0; i < 2; i++) {
+                new_sid(sid_b[i]);
+                id_b[i] = store_call(b.org_id, sid_b[i], false, NULL);
+                before_b[i] = snapshot(svc, b.token, id_b[i]);
+        }
+
+        /* Step by step, every client posts the step's callback for its own calls and Twilio's
+         * retry of it for the previous client's calls, each retry in the same place in its
+         * client's sequence as the original in its own (even clients lead with their own
+         * calls, odd ones with retries), so that a callback and its retry race into the same
+         * batches; among them an unknown sid and a callback for one of b's calls signed with
+         * the platform's token. Every client finishes a step before any begins the next (the
+         * state machine would ignore an "in-progress" behind a "completed", and the call would
+         * end unanswered). Two unknown sids cannot go into the batch statement: their batches
+         * fall back to one callback at a time. */
+        static const struct {
+                const char *status, *duration, *after;
+                int applied; /* per post; -1: the callback or its retry, exactly one */
+        } steps[] = {
+            {"initiated", NULL, "QUEUED", 0},         {"ringing", NULL, "RINGING", -1},
+            {"in-progress", NULL, "IN_PROGRESS", -1}, {"completed", "7", "COMPLETED", -1},
+            {"ringing", NULL, "COMPLETED", 0}, /* stale */
+        };
+        enum { NSTEPS = CC_ARRAY_SIZE(steps) };
+        struct burst_client clients[BURST_CLIENTS];
+        memset(clients, 0, sizeof(clients));
+        ck_assert_uint_le(NSTEPS, CC_ARRAY_SIZE(clients[0].step_end));
+        pthread_barrier_t step_done;
+        ck_assert_int_eq(pthread_barrier_init(&step_done, NULL, BURST_CLIENTS), 0);
+        char unknown[BURST_CLIENTS][NSTEPS][40];
+        for (int c = 0; c < BURST_CLIENTS; c++) {
+                struct burst_client *bc = &clients[c];
+                bc->step_done = &step_done;
+                snprintf(bc->url, sizeof(bc->url), "http://127.0.0.1:%d%s", cc_service_port(svc),
+                         STATUS_HOOK);
+                bc->nsteps = NSTEPS;
+                for (int s = 0; s < NSTEPS; s++) {
+                        size_t extra = (size_t)(3 * s) % (2 * BURST_CALLS / BURST_CLIENTS);
+                        for (int i = c, k = 0; i < BURST_CALLS; i += BURST_CLIENTS) {
+                                int retry = (i + BURST_CALLS - 1) % BURST_CALLS;
+                                int calls[] = {c % 2 ? retry : i, c % 2 ? i : retry};
+                                for (size_t x = 0; x < 2; x++, k++) {
+                                        struct form f =
+                                            status_form(PLAT_AC, sids[calls[x]], steps[s].status,
+                                                        steps[s].duration);
+                                        burst_add(bc, &f, 200, ids[calls[x]], steps[s].after,
+                                                  steps[s].applied, calls[x], s);
+                                        if ((size_t)k != extra)
+                                                continue;
+                                        if ((c == 0 && s == 1) || (c == 4 && s == 3))
+                                                snprintf(unknown[c][s], 40, "CA-not-batchable-%d",
+                                                         c);
+                                        else
+                                                new_sid(unknown[c][s]);
+                                        f = status_form(PLAT_AC, unknown[c][s], steps[s].status,
+                                                        steps[s].duration);
+                                        burst_add(bc, &f, 200, NULL, NULL, -1, -1, s);
+                                        f = status_form((c + s) % 2 ? PLAT_AC : NULL,
+                                                        sid_b[(c + s) % 2], steps[s].status,
+                                                        steps[s].duration);
+                                        burst_add(bc, &f, 403, NULL, NULL, -1, -1, s);
+                                }
+                        }
+                        bc->step_end[s] = bc->n;
+                }
+        }
+        for (int c = 0; c < BURST_CLIENTS; c++)
+                ck_assert_int_eq(pthread_create(&clients[c].thread, NULL, burst_main, &clients[c]),
+                                 0);
+        for (int c = 0; c < BURST_CLIENTS; c++)
+                pthread_join(clients[c].thread, NULL);
+        pthread_barrier_destroy(&step_done);
+        int applied[BURST_CALLS][NSTEPS];
+        memset(applied, 0, sizeof(applied));
+        for (int c = 0; c < BURST_CLIENTS; c++) {
+                ck_assert_msg(!clients[c].error[0], "client %d: %s", c, clients[c].error);
+                for (size_t i = 0; i < clients[c].n; i++) {
+                        const struct burst_post *p = &clients[c].posts[i];
+                        if (p->call >= 0)
+                                applied[p->call][p->step] += p->got_applied;
+                        free(p->body);
+                }
+                free(clients[c].posts);
+        }
+        for (int i = 0; i < BURST_CALLS; i++)
+                for (int s = 0; s < NSTEPS; s++)
+                        ck_assert_msg(applied[i][s] == (steps[s].applied < 0),
+                                      "call %s: \"%s\" applied %d times", ids[i], steps[s].status,
+                                      applied[i][s]);
+
+        /* The burst went through shared transactions: each state change wrote one call.updated
+         * into the outbox, stamped with its transaction's start (now()). */
+        static const char changes_sql[] =
+            "SELECT count(*) FROM outbox WHERE type = 'call.updated' "
+            "AND key IN (SELECT id::text FROM calls WHERE org_id = $1::uuid)";
+        static const char commits_sql[] =
+            "SELECT count(DISTINCT created_at) FROM outbox WHERE type = 'call.updated' "
+            "AND key IN (SELECT id::text FROM calls WHERE org_id = $1::uuid)";
+        long long changes = tt_sql_int(changes_sql, a.org_id);
+        long long commits = tt_sql_int(commits_sql, a.org_id);
+        ck_assert_int_eq(changes, 3 * BURST_CALLS);
+        ck_assert_msg(commits < changes, "%lld state changes in %lld transactions: no batch",
+                      changes, commits);
+
+        struct tally t[BURST_CALLS + 2];
+        memset(t, 0, sizeof(t));
+        for (int i = 0; i < BURST_CALLS; i++) {
+                struct tt_resp r;
+                get_call(svc, a.token, ids[i], &r);
+                ck_assert_str_eq(tt_str(r.json, "status"), "COMPLETED");
+                ck_assert_int_eq(jint(r.json, "duration"), 7);
+                ck_assert_ptr_nonnull(tt_str(r.json, "answered_at"));
+                tt_resp_fini(&r);
+                t[i] = (struct tally){.call_id = ids[i], .want_ended = 1};
+        }
+        for (int i = 0; i < 2; i++) {
+                expect_unchanged(svc, b.token, id_b[i], before_b[i]);
+                t[BURST_CALLS + i] = (struct tally){.call_id = id_b[i]};
+        }
+        ck_assert_int_eq(list_total(svc, a.token, "status=COMPLETED"), BURST_CALLS);
+        ck_assert_int_eq(list_total(svc, a.token, "status=QUEUED"), 0);
+        ck_assert_int_eq(list_total(svc, b.token, "status=QUEUED"), 2);
+        ck_assert_int_eq(count_calls(), BURST_CALLS + 2);
+
+        tally_read(t, BURST_CALLS + 2);
+        for (int i = 0; i < BURST_CALLS; i++) {
+                ck_assert_msg(t[i].answered == 1 && t[i].ended == 1 && t[i].updated == 3,
+                              "call %s: %d call.answered, %d call.ended, %d call.updated", ids[i],
+                              t[i].answered, t[i].ended, t[i].updated);
+                Cc__Events__V1__CallEnded *end = t[i].ended_env->call_ended;
+                ck_assert_int_eq(end->status, CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_COMPLETED);
+                ck_assert_int_eq(end->duration_seconds, 7);
+        }
+        for (int i = BURST_CALLS; i < BURST_CALLS + 2; i++)
+                ck_assert_msg(t[i].started == 1 && t[i].updated + t[i].answered + t[i].ended == 0,
+                              "b's call %s: %d updated, %d answered, %d ended", t[i].call_id,
+                              t[i].updated, t[i].answered, t[i].ended);
+        tally_fini(t, BURST_CALLS + 2);
+
+        for (int i = 0; i < BURST_CALLS; i++)
+                free(ids[i]);
+        for (int i = 0; i < 2; i++) {
+                free(id_b[i]);
+                free(before_b[i]);
+        }
+        tt_caller_fini(&a);
+        tt_caller_fini(&b);
+        cc_service_stop(svc);
+}
+END_TEST
+
 /* ---- outbound calls through the simulator ---- */
 
 START_TEST(telephony_webhooks_outbound_through_simulator)
@@ -1664,6 +2005,7 @@ static Suite *suite(void)
         tcase_add_test(tc, telephony_webhooks_recording_and_transcription);
         tcase_add_test(tc, telephony_webhooks_voice_and_ivr);
         tcase_add_test(tc, telephony_webhooks_own_account_speaks_for_its_calls);
+        tcase_add_test(tc, telephony_webhooks_concurrent_callbacks_batch_correctly);
         tcase_add_test(tc, telephony_webhooks_outbound_through_simulator);
         tcase_add_test(tc, telephony_webhooks_outbound_without_twilio);
         tcase_add_test(tc, telephony_webhooks_outbound_simulator_down);
