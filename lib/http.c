@@ -73,6 +73,7 @@ struct cc_http_server {
         bool stopped;
         atomic_bool stopping;
         atomic_int inflight;
+        atomic_int deferred; /* handed to another thread and not yet answered */
         pthread_mutex_t idle_mu;
         pthread_cond_t idle_cond;
         char **cors_origins; /* allowed Origin values; none: CORS off */
@@ -258,11 +259,18 @@ static void queue_response(struct cc_http_req *req, int status, struct MHD_Respo
         req->status = status;
         if (req->deferred) {
                 /* MHD queues responses only from the connection's own thread: park it there
-                 * and wake the connection if its handler has already let go of it. */
+                 * and wake the connection if its handler has already let go of it. From the
+                 * exchange on, req may be freed by that thread: only srv is used after it. */
+                struct cc_http_server *srv = req->srv;
                 req->pending = resp;
                 if (atomic_exchange_explicit(&req->defer_state, DEFER_REPLIED,
                                              memory_order_acq_rel) == DEFER_SUSPENDED)
                         MHD_resume_connection(req->conn);
+                if (atomic_fetch_sub(&srv->deferred, 1) == 1 && atomic_load(&srv->stopping)) {
+                        pthread_mutex_lock(&srv->idle_mu);
+                        pthread_cond_broadcast(&srv->idle_cond);
+                        pthread_mutex_unlock(&srv->idle_mu);
+                }
                 return;
         }
         if (MHD_queue_response(req->conn, (unsigned)status, resp) != MHD_YES)
@@ -280,6 +288,8 @@ static void queue_pending(struct cc_http_req *req)
 
 void cc_http_req_defer(struct cc_http_req *req)
 {
+        if (!req->deferred)
+                atomic_fetch_add(&req->srv->deferred, 1);
         req->deferred = true;
 }
 
@@ -1050,6 +1060,7 @@ struct cc_http_server *cc_http_server_new(const struct cc_http_server_config *cf
         pthread_cond_init(&srv->idle_cond, NULL);
         atomic_init(&srv->stopping, false);
         atomic_init(&srv->inflight, 0);
+        atomic_init(&srv->deferred, 0);
         srv->stopped = true;
         srv->router = cc_router_new();
         /* Entries are never moved: the router holds pointers to them. */
@@ -1162,6 +1173,11 @@ void cc_http_server_stop(struct cc_http_server *srv)
         while (atomic_load(&srv->inflight) > 0)
                 if (pthread_cond_timedwait(&srv->idle_cond, &srv->idle_mu, &deadline) == ETIMEDOUT)
                         break;
+        /* A deferred request is in another thread's hands until it is answered: stopping the
+         * daemon would free it under that thread. Its owner answers within its own timeouts
+         * (an upstream's, the database's), so this wait ends. */
+        while (atomic_load(&srv->deferred) > 0)
+                pthread_cond_wait(&srv->idle_cond, &srv->idle_mu);
         pthread_mutex_unlock(&srv->idle_mu);
 
         MHD_stop_daemon(srv->daemon);
