@@ -28,8 +28,8 @@ static int platform_account(struct tel_account *ret)
             strlen(tel_cfg.twilio_auth_token) >= sizeof(ret->auth_token))
                 return -ENOENT;
         memset(ret, 0, sizeof(*ret));
-        strcpy(ret->account_sid, tel_cfg.twilio_account_sid);
-        strcpy(ret->auth_token, tel_cfg.twilio_auth_token);
+        snprintf(ret->account_sid, sizeof(ret->account_sid), "%s", tel_cfg.twilio_account_sid);
+        snprintf(ret->auth_token, sizeof(ret->auth_token), "%s", tel_cfg.twilio_auth_token);
         ret->own = false;
         return 0;
 }
@@ -55,8 +55,8 @@ static int open_own(struct tel *tel, const char *org_id, const char *account_sid
         int r = -ENOENT;
         if (strlen(token) < sizeof(ret->auth_token)) {
                 memset(ret, 0, sizeof(*ret));
-                strcpy(ret->account_sid, account_sid);
-                strcpy(ret->auth_token, token);
+                snprintf(ret->account_sid, sizeof(ret->account_sid), "%s", account_sid);
+                snprintf(ret->auth_token, sizeof(ret->auth_token), "%s", token);
                 ret->own = true;
                 r = 0;
         }

@@ -19,7 +19,7 @@ static const struct cc_config_var telephony_config[] = {
      "the address Twilio reaches our webhooks at (signatures are computed over it)"},
     {"CC_TWILIO_API_BASE", CC_CONFIG_STRING, "https://api.twilio.com", 1, 2048,
      &tel_cfg.twilio_api_base, "base URL of Twilio's REST API (the simulator's in development)"},
-    {"CC_TWILIO_ACCOUNT_SID", CC_CONFIG_STRING, "", 0, 64, &tel_cfg.twilio_account_sid,
+    {"CC_TWILIO_ACCOUNT_SID", CC_CONFIG_STRING, "", 0, 63, &tel_cfg.twilio_account_sid,
      "the platform's Twilio account, used by organizations without their own"},
     {"CC_TWILIO_AUTH_TOKEN", CC_CONFIG_STRING, "", 0, 128, &tel_cfg.twilio_auth_token,
      "the platform account's auth token"},
