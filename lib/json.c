@@ -276,6 +276,46 @@ static bool only_whitespace(const char *s, size_t len)
         return true;
 }
 
+/* An escaped NUL (\u0000, not itself escaped as \\u0000) anywhere in the text: json-c accepts
+ * it, C strings and PostgreSQL's text and jsonb do not. */
+static bool has_escaped_nul(const char *text, size_t len)
+{
+        for (const char *p = text; (p = memmem(p, len - (size_t)(p - text), "u0000", 5)); p++) {
+                size_t backslashes = 0;
+                for (const char *q = p; q > text && q[-1] == '\\'; q--)
+                        backslashes++;
+                if (backslashes % 2 == 1)
+                        return true;
+        }
+        return false;
+}
+
+/* NaN and the infinities, which json-c reads even in strict mode and nothing downstream can
+ * store or print as JSON. Depth is bounded by the parser's limit. */
+static bool has_non_finite(json_object *o)
+{
+        switch (json_object_get_type(o)) {
+        case json_type_double:
+                return !isfinite(json_object_get_double(o));
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        if (has_non_finite(json_object_array_get_idx(o, i)))
+                                return true;
+                return false;
+        case json_type_object: {
+                json_object_object_foreach(o, key, val)
+                {
+                        (void)key;
+                        if (has_non_finite(val))
+                                return true;
+                }
+                return false;
+        }
+        default:
+                return false;
+        }
+}
+
 json_object *cc_json_parse(const char *text, size_t len, int max_depth, char *err, size_t err_len)
 {
         if (len > INT_MAX) {
@@ -312,6 +352,14 @@ json_object *cc_json_parse(const char *text, size_t len, int max_depth, char *er
         if (end < len && !only_whitespace(text + end, len - end)) {
                 cc_set_error(err, err_len, "unexpected data after the JSON value at offset %zu",
                              end);
+                json_object_put(obj);
+                obj = NULL;
+        } else if (has_escaped_nul(text, len)) {
+                cc_set_error(err, err_len, "NUL characters (\\u0000) are not accepted");
+                json_object_put(obj);
+                obj = NULL;
+        } else if (has_non_finite(obj)) {
+                cc_set_error(err, err_len, "NaN and Infinity are not JSON numbers");
                 json_object_put(obj);
                 obj = NULL;
         }

@@ -7,12 +7,13 @@
 #include "cc/json.h"
 #include "testlib.h"
 
-/* Parses a test document (which must be valid) with the default depth. */
+/* Parses a test document (which must be valid) with json-c itself: the getters must also hold
+ * against documents from other sources, such as strings with NUL escapes that cc_json_parse
+ * refuses. */
 static json_object *doc(const char *text)
 {
-        char err[256] = "";
-        json_object *obj = cc_json_parse(text, strlen(text), 32, err, sizeof(err));
-        ck_assert_msg(obj != NULL, "test document %s did not parse: %s", text, err);
+        json_object *obj = json_tokener_parse(text);
+        ck_assert_msg(obj != NULL, "test document %s did not parse", text);
         return obj;
 }
 
@@ -427,6 +428,29 @@ START_TEST(json_parse_rejects_trailing_garbage)
 }
 END_TEST
 
+START_TEST(json_parse_rejects_what_cannot_be_stored)
+{
+        /* Values json-c reads but PostgreSQL (text, jsonb) and C strings cannot hold. */
+        static const char *const bad[] = {
+            "{\"a\":\"x\\u0000y\"}", "{\"a\\u0000b\":1}",    "[\"\\\\\\u0000\"]",
+            "{\"a\":NaN}",           "{\"a\":[1,Infinity]}", "{\"a\":{\"b\":-Infinity}}",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                char err[128] = "";
+                json_object *o = cc_json_parse(bad[i], strlen(bad[i]), 0, err, sizeof(err));
+                ck_assert_msg(o == NULL, "accepted %s", bad[i]);
+                ck_assert_msg(err[0] != '\0', "no message for %s", bad[i]);
+        }
+        /* An escaped backslash followed by the letters u0000 is ordinary text. */
+        const char *ok = "{\"a\":\"\\\\u0000\",\"b\":1.5e300}";
+        char err[128];
+        json_object *o = cc_json_parse(ok, strlen(ok), 0, err, sizeof(err));
+        ck_assert_msg(o != NULL, "refused %s: %s", ok, err);
+        ck_assert_str_eq(json_object_get_string(json_object_object_get(o, "a")), "\\u0000");
+        json_object_put(o);
+}
+END_TEST
+
 START_TEST(json_parse_limits_depth)
 {
         char text[201];
@@ -483,6 +507,7 @@ static Suite *suite(void)
         tcase_add_test(tc, json_parse_accepts_any_value);
         tcase_add_test(tc, json_parse_rejects_malformed);
         tcase_add_test(tc, json_parse_rejects_trailing_garbage);
+        tcase_add_test(tc, json_parse_rejects_what_cannot_be_stored);
         tcase_add_test(tc, json_parse_limits_depth);
         tcase_add_test(tc, json_add_string_and_time);
         suite_add_tcase(s, tc);
