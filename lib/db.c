@@ -468,9 +468,9 @@ int cc_db_execv(struct cc_db_conn *conn, const char *sql, int nparams, const cha
         if (conn->pipeline) {
                 /* Room for the statement and, when it is new, its preparation. */
                 if (conn->npending >= PIPELINE_MAX - 1) {
-                        r = pipeline_collect(conn, NULL);
-                        if (r < 0)
-                                return r;
+                        int c = pipeline_collect(conn, NULL);
+                        if (c < 0)
+                                return c;
                 }
                 int ok = r > 0 ? PQsendQueryPrepared(conn->pg, name, nparams, params, lengths,
                                                      formats, 0)

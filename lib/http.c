@@ -266,11 +266,12 @@ static void queue_response(struct cc_http_req *req, int status, struct MHD_Respo
                 if (atomic_exchange_explicit(&req->defer_state, DEFER_REPLIED,
                                              memory_order_acq_rel) == DEFER_SUSPENDED)
                         MHD_resume_connection(req->conn);
-                if (atomic_fetch_sub(&srv->deferred, 1) == 1 && atomic_load(&srv->stopping)) {
-                        pthread_mutex_lock(&srv->idle_mu);
+                /* Under the lock: a stopper waiting for the last deferred request may free srv
+                 * as soon as it sees zero, so nothing of srv is touched after the unlock. */
+                pthread_mutex_lock(&srv->idle_mu);
+                if (atomic_fetch_sub(&srv->deferred, 1) == 1 && atomic_load(&srv->stopping))
                         pthread_cond_broadcast(&srv->idle_cond);
-                        pthread_mutex_unlock(&srv->idle_mu);
-                }
+                pthread_mutex_unlock(&srv->idle_mu);
                 return;
         }
         if (MHD_queue_response(req->conn, (unsigned)status, resp) != MHD_YES)

@@ -36,6 +36,9 @@ static int form_decode(struct cc_arena *arena, const char *s, size_t n, const ch
                 out[o++] = c;
         }
         out[o] = '\0';
+        /* Text that is not UTF-8 cannot be stored or compared as text downstream. */
+        if (cc_utf8_count(out, o) < 0)
+                return -EINVAL;
         *ret = out;
         return 0;
 }

@@ -287,6 +287,11 @@ static int parse_int(const char *s, int max, int fallback)
  * cannot batch) is retried one callback per transaction. */
 #define BATCH_MAX 64
 
+/* One writer serves every callback of the process: a call row held by someone else (a long API
+ * transaction, an operator's psql) must cost its own callback a retry by Twilio (503), not stall
+ * all the others, nor a shutdown, indefinitely. */
+static const char lock_timeout_sql[] = "SET LOCAL lock_timeout = '2s'";
+
 struct status_item {
         struct cc_http_req *req;
         struct tel_status_job job;
@@ -336,6 +341,8 @@ static int apply_one(struct cc_db_conn *conn, struct tel_status_job *job)
         if (r == 0)
                 r = cc_db_begin(conn);
         if (r == 0)
+                r = cc_db_exec(conn, lock_timeout_sql, 0, NULL, NULL);
+        if (r == 0)
                 r = tel_call_status_callback(conn, job->sid, job->call_id, job->account_org,
                                              &job->t, &job->call);
         if (r >= 0) {
@@ -363,6 +370,8 @@ static void apply_batch(struct cc_service *svc, struct status_item **items, size
         int r = cc_db_pipeline_begin(conn);
         if (r == 0)
                 r = cc_db_begin(conn);
+        if (r == 0)
+                r = cc_db_exec(conn, lock_timeout_sql, 0, NULL, NULL);
         if (r == 0)
                 r = tel_call_status_batch(conn, jobs, n);
         if (r == 0)

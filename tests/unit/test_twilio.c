@@ -74,8 +74,10 @@ END_TEST
 
 START_TEST(twilio_form_parse_bad_escapes)
 {
-        const char *bad[] = {"%",     "a=%",   "a=%4",  "a=%zz",      "a=%4g",  "a=%g4",   "a=b%",
-                             "a=%00", "%00=x", "a%0=1", "ok=1&a=%+1", "a=%%41", "a=1&b=%2"};
+        const char *bad[] = {"%", "a=%", "a=%4", "a=%zz", "a=%4g", "a=%g4", "a=b%", "a=%00",
+                             "%00=x", "a%0=1", "ok=1&a=%+1", "a=%%41", "a=1&b=%2",
+                             /* not UTF-8: a lone continuation byte, a cut sequence, 0xff */
+                             "a=%80", "a=%c3", "%ff%fe=1"};
         for (size_t i = 0; i < CC_ARRAY_SIZE(bad); i++) {
                 struct cc_kv *f = (struct cc_kv *)0x1;
                 size_t n = 777;
