@@ -279,6 +279,11 @@ static void h_numbers_add(struct cc_http_req *req)
                 cc_http_reply_error(req, 422, "%s", err.msg);
                 return;
         }
+        /* A label shown in lists and logs: one line of text. */
+        if (friendly && !cc_text_valid(friendly, strlen(friendly))) {
+                cc_http_reply_error(req, 422, "friendly_name: must not contain control characters");
+                return;
+        }
         struct cc_db_conn *conn = cc_service_req_db(req);
         if (!conn)
                 return;

@@ -323,12 +323,11 @@ static int read_menu_input(struct cc_arena *a, json_object *body, bool create,
             read_handling(body, "invalid_input_action", "invalid_input_target", &in->set_inv_action,
                           &in->inv_action, &in->set_inv_target, &in->inv_target, err) < 0)
                 return -EINVAL;
-        if (!create) {
-                r = cc_json_get_bool(body, "active", 0, &in->active, err);
-                if (r == -EINVAL)
-                        return r;
-                in->set_active = r == 0;
-        }
+        /* New menus are active (the contract), unless the creator says otherwise. */
+        r = cc_json_get_bool(body, "active", 0, &in->active, err);
+        if (r == -EINVAL)
+                return r;
+        in->set_active = r == 0;
         return 0;
 }
 

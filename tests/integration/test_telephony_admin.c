@@ -514,6 +514,8 @@ START_TEST(telephony_admin_roles_validation_and_outages)
              "{\"number\":\"+15551230000\",\"friendly_name\":\""
              "0123456789012345678901234567890123456789012345678901234567890123456789\"}",
              "friendly_name:"},
+            {NUMBERS, "{\"number\":\"+15551230000\",\"friendly_name\":\"a\\nb\"}",
+             "friendly_name:"},
         };
         for (size_t i = 0; i < CC_ARRAY_SIZE(bad); i++) {
                 tt_call(svc, strcmp(bad[i].path, CREDS) == 0 ? "PUT" : "POST", bad[i].path,

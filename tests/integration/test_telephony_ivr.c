@@ -457,6 +457,7 @@ START_TEST(telephony_ivr_validation)
             {"{\"name\":\"M\",\"greeting\":\"G\"}", "options: field required"},
             {many, "options: must have at most 12 items"},
             {OPT("7"), "options[0]: must be an object"},
+            {MENU("\"options\":[],\"active\":\"yes\""), "active: must be a boolean"},
             {OPT("{\"digit\":\"1\",\"description\":\"d\",\"action\":\"hangup\"},"
                  "{\"digit\":\"2\",\"description\":\"d\",\"action\":\"hangup\"},"
                  "{\"digit\":\"x\",\"description\":\"d\",\"action\":\"hangup\"}"),
@@ -521,6 +522,14 @@ START_TEST(telephony_ivr_validation)
                 expect_call(svc, "POST", "/api/ivr/menus", bad[i].body, sup.token, 422,
                             bad[i].detail);
         ck_assert_int_eq(count_menus(sup.org_id), 0);
+
+        /* A menu may be created inactive (it then never plays). */
+        char *inactive = make_menu(svc, &sup, MENU("\"options\":[],\"active\":false"));
+        ck_assert_int_eq(
+            tt_sql_int("SELECT count(*) FROM ivr_menus WHERE id = $1::uuid AND NOT active",
+                       inactive),
+            1);
+        free(inactive);
 
         /* The bounds themselves are fine, and an audio URL is a greeting. */
         char *id = make_menu(svc, &sup,
