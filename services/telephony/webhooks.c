@@ -494,6 +494,21 @@ static void h_call_status(struct cc_http_req *req)
         pthread_mutex_unlock(&in->mu);
 }
 
+/* Ends a callback's transaction: committed, the envelope with message; otherwise undone and
+ * 503, so Twilio tries again. */
+static void commit_and_reply(struct cc_http_req *req, struct cc_db_conn *conn, int r,
+                             const char *message)
+{
+        if (r >= 0 && cc_db_commit(conn) < 0)
+                r = -EIO;
+        if (r < 0) {
+                cc_db_rollback(conn);
+                cc_http_reply_error(req, 503, "Database unavailable");
+                return;
+        }
+        reply_envelope(req, message, NULL);
+}
+
 static void h_recording(struct cc_http_req *req)
 {
         struct cc_db_conn *conn = cc_service_req_db(req);
@@ -523,14 +538,7 @@ static void h_recording(struct cc_http_req *req)
                 r = tel_call_recording(conn, &call, cc_kv_get(h.fields, h.n, "RecordingSid"), url,
                                        duration, cc_kv_get(h.fields, h.n, "RecordingStatus"),
                                        h.traceparent);
-        if (r >= 0 && cc_db_commit(conn) < 0)
-                r = -EIO;
-        if (r < 0) {
-                cc_db_rollback(conn);
-                cc_http_reply_error(req, 503, "Database unavailable");
-                goto out;
-        }
-        reply_envelope(req, "Recording stored", NULL);
+        commit_and_reply(req, conn, r, "Recording stored");
 out:
         cc_db_release(conn);
 }
@@ -571,14 +579,7 @@ static void h_transcription(struct cc_http_req *req)
                 r = tel_call_transcript(conn, &call, cc_kv_get(h.fields, h.n, "TranscriptionSid"),
                                         cc_kv_get(h.fields, h.n, "RecordingSid"), text, confidence,
                                         h.traceparent);
-        if (r >= 0 && cc_db_commit(conn) < 0)
-                r = -EIO;
-        if (r < 0) {
-                cc_db_rollback(conn);
-                cc_http_reply_error(req, 503, "Database unavailable");
-                goto out;
-        }
-        reply_envelope(req, "Transcription stored", NULL);
+        commit_and_reply(req, conn, r, "Transcription stored");
 out:
         cc_db_release(conn);
 }
