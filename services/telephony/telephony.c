@@ -43,13 +43,19 @@ static void add_routes(const struct cc_http_route *r, size_t n)
 static void build_routes(void)
 {
         size_t n = tel_calls_nroutes + tel_ivr_nroutes + tel_admin_nroutes + tel_ops_nroutes +
-                   tel_webhook_nroutes;
+                   tel_webhook_nroutes + tel_agents_nroutes + tel_queues_nroutes +
+                   tel_supervisor_nroutes + tel_campaigns_nroutes + tel_contacts_nroutes;
         all_routes = cc_xcalloc(n ? n : 1, sizeof(*all_routes));
         add_routes(tel_calls_routes, tel_calls_nroutes);
         add_routes(tel_ivr_routes, tel_ivr_nroutes);
         add_routes(tel_admin_routes, tel_admin_nroutes);
         add_routes(tel_ops_routes, tel_ops_nroutes);
         add_routes(tel_webhook_routes, tel_webhook_nroutes);
+        add_routes(tel_agents_routes, tel_agents_nroutes);
+        add_routes(tel_queues_routes, tel_queues_nroutes);
+        add_routes(tel_supervisor_routes, tel_supervisor_nroutes);
+        add_routes(tel_campaigns_routes, tel_campaigns_nroutes);
+        add_routes(tel_contacts_routes, tel_contacts_nroutes);
 }
 
 struct tel *tel_of(struct cc_service *svc)
@@ -166,6 +172,10 @@ const struct cc_service_def *telephony_service_def(void)
         def.nmigrations = telephony_migrations_count;
         def.config = telephony_config;
         def.nconfig = CC_ARRAY_SIZE(telephony_config);
+        static const char *const topics[] = {"cc.users.v1"};
+        def.consume_topics = topics;
+        def.nconsume_topics = CC_ARRAY_SIZE(topics);
+        def.consume_handler = tel_users_apply;
         def.routes = all_routes;
         def.nroutes = all_nroutes;
         return &def;

@@ -279,3 +279,120 @@ int tel_twilio_http_status(int r);
 /* Replies {"detail": "Failed to <verb> call: <err>"} (or "Telephony service not available",
  * "Twilio unavailable") with tel_twilio_http_status(r). */
 void tel_twilio_reply_error(struct cc_http_req *req, int r, const char *verb, const char *err);
+
+/* ======== part 2: agents, queues and routing, supervisors, contacts, campaigns ======== */
+
+/* A leg we add to a call's conference (an agent taking it, a supervisor joining): Calls.json
+ * through the org's account to `to` (a number, client:<identity> or sip:), From the org's
+ * number, with the TwiML `twiml` and, when status_url is not NULL, every status event posted
+ * there (timeout_s: ring time before Twilio gives up, 0 = Twilio's default). ret_sid (64 bytes)
+ * gets the new leg's CallSid. Returns as tel_twilio_place_call. */
+int tel_twilio_create_leg(struct cc_db_conn *conn, struct tel *tel, const char *org_id,
+                          const char *to, const char *twiml, const char *status_url,
+                          int timeout_s, char ret_sid[64], char *err, size_t err_len) CC_MUSTCHECK;
+/* Hangs up any Twilio call of the org by sid (an agent's or supervisor's leg). As above. */
+int tel_twilio_hangup_sid(struct cc_db_conn *conn, struct tel *tel, const char *org_id,
+                          const char *sid, char *err, size_t err_len) CC_MUSTCHECK;
+
+/* ---- users.c: the gateway's users (cc.users.v1), for agent profiles ---- */
+/* The consumer handler: user.created / user.updated upsert the user (an older version never
+ * overwrites a newer one); other types are skipped. */
+int tel_users_apply(struct cc_db_conn *conn, const Cc__Events__V1__Envelope *env,
+                    void *userdata) CC_MUSTCHECK;
+
+/* ---- store_agents.c / h_agents.c: agents and presence ---- */
+enum tel_agent_status {
+        TEL_AGENT_OFFLINE = 0,
+        TEL_AGENT_AVAILABLE,
+        TEL_AGENT_BUSY,
+        TEL_AGENT_WRAP_UP,
+        TEL_AGENT_BREAK,
+        TEL_AGENT_TRAINING,
+        TEL_AGENT_NSTATUS
+};
+const char *tel_agent_status_name(enum tel_agent_status s); /* "WRAP_UP" */
+/* Case-insensitive; -EINVAL when unknown. */
+int tel_agent_status_parse(const char *s, enum tel_agent_status *ret) CC_MUSTCHECK;
+
+/* Moves an agent (row locked inside the caller's transaction) to `to` at at_ms (0 = now):
+ * writes agent.status_changed with the previous status and how long it lasted, and sets
+ * idle_since when the agent becomes free. Leaving WRAP_UP closes the wrap-up of its call
+ * (tel_route_wrap_up_done). 0 applied, 1 already in that status (nothing written), -ENOENT no
+ * such agent in the org. */
+int tel_agent_set_status(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
+                         enum tel_agent_status to, int64_t at_ms,
+                         const char *traceparent) CC_MUSTCHECK;
+/* agent.status_changed for the agent as it is now in the database (after the change). */
+int tel_event_agent_status(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
+                           enum tel_agent_status previous, int previous_duration_s,
+                           int64_t at_ms, const char *traceparent) CC_MUSTCHECK;
+extern const struct cc_http_route tel_agents_routes[];
+extern const size_t tel_agents_nroutes;
+
+/* ---- store_queues.c / h_queues.c: queues ---- */
+struct tel_queue {
+        char id[CC_UUID_LEN + 1];
+        char name[101];
+        int priority, wrap_up_seconds, service_level_seconds, max_wait_seconds;
+        char overflow_action[16]; /* voicemail, hangup, queue, transfer */
+        char overflow_target[256];
+};
+/* The org's queue named `ref` (case-insensitive) or with id `ref`; with create, a queue of
+ * that name with the defaults is made when none exists (an IVR option naming a queue works
+ * before anyone configured it). -ENOENT otherwise. */
+int tel_queue_resolve(struct cc_db_conn *conn, const char *org_id, const char *ref, bool create,
+                      struct tel_queue *ret) CC_MUSTCHECK;
+extern const struct cc_http_route tel_queues_routes[];
+extern const size_t tel_queues_nroutes;
+
+/* ---- routing.c: waiting calls to agents ---- */
+/* Puts a live call in a queue (inside the caller's transaction): WAITING from now, with the
+ * queue's priority; writes call.updated. */
+int tel_route_enqueue(struct cc_db_conn *conn, const char *org_id, const char *call_id,
+                      const struct tel_queue *q, const char *traceparent) CC_MUSTCHECK;
+/* One routing pass for an organization in its own transaction: every waiting call that an
+ * eligible agent can take is offered (PENDING offers, the agents' load reserved). Serialized per
+ * organization, so two passes never hand out the same agent. ret_offers (may be NULL) gets how
+ * many offers were made. */
+int tel_route_org(struct cc_db_conn *conn, const char *org_id, int *ret_offers) CC_MUSTCHECK;
+/* Called by the call state machine inside its transaction when a call reaches a terminal
+ * status: a waiting call is abandoned, live offers are canceled, the handling agent's load is
+ * released and its wrap-up begins. Sets *ret_defer_ended when call.ended must wait for the
+ * wrap-up. */
+struct tel_call_row;
+int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row,
+                         bool *ret_defer_ended, const char *traceparent) CC_MUSTCHECK;
+/* The agent left WRAP_UP (its own choice or the timer): the call's wrap-up time is fixed and
+ * its call.ended written. Inside the caller's transaction. */
+int tel_route_wrap_up_done(struct cc_db_conn *conn, const char *org_id, const char *call_id,
+                           int64_t at_ms, const char *traceparent) CC_MUSTCHECK;
+
+/* ---- worker.c: the service's background work ---- */
+/* Wakes the worker at once: offers to dial, routing, the dialer. Safe from any thread. */
+void tel_worker_kick(struct tel *tel);
+
+/* ---- store_campaigns.c / h_campaigns.c / dialer.c: campaigns and the outbound dialer ---- */
+extern const struct cc_http_route tel_campaigns_routes[];
+extern const size_t tel_campaigns_nroutes;
+/* The campaign's queue (its answered calls wait there for an agent): 0 and ret_queue_id, or
+ * -ENOENT when the campaign has none. */
+int tel_campaign_queue(struct cc_db_conn *conn, const char *org_id, const char *campaign_id,
+                       char ret_queue_id[CC_UUID_LEN + 1]) CC_MUSTCHECK;
+/* Called by the call state machine inside its transaction for a call with a contact: the
+ * contact is CONNECTED when the call is answered; at the end COMPLETED (answered), or back to
+ * PENDING with next_attempt after the campaign's back-off (busy, no answer) until max_attempts,
+ * then FAILED; campaign.completed once no contact is left to try. */
+int tel_campaign_call_progress(struct cc_db_conn *conn, const struct tel_call *call,
+                               const char *contact_id, const char *traceparent) CC_MUSTCHECK;
+/* One round of the dialer over every running outbound campaign (own transactions): dials due
+ * contacts within the pacing limit and calling hours. Called by the worker about once a
+ * second and on a kick. */
+int tel_dialer_tick(struct cc_db_pool *pool, struct tel *tel) CC_MUSTCHECK;
+
+/* ---- store_contacts.c / h_contacts.c: contacts and the CSV import ---- */
+extern const struct cc_http_route tel_contacts_routes[];
+extern const size_t tel_contacts_nroutes;
+
+/* ---- h_supervisor.c ---- */
+extern const struct cc_http_route tel_supervisor_routes[];
+extern const size_t tel_supervisor_nroutes;

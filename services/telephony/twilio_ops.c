@@ -193,3 +193,58 @@ int tel_call_dial(struct cc_http_req *req, struct cc_db_conn *conn, const char *
                 cc_http_reply_error(req, 503, "Database unavailable");
         return r;
 }
+
+int tel_twilio_create_leg(struct cc_db_conn *conn, struct tel *tel, const char *org_id,
+                          const char *to, const char *twiml, const char *status_url,
+                          int timeout_s, char ret_sid[64], char *err, size_t err_len)
+{
+        struct tel_account acct;
+        int r = account(conn, tel, org_id, &acct, err, err_len);
+        if (r < 0)
+                return r;
+        char from[32];
+        r = tel_default_number(conn, org_id, from);
+        if (r < 0) {
+                explicit_bzero(&acct, sizeof(acct));
+                cc_set_error(err, err_len, "cannot read the organization's numbers");
+                return r;
+        }
+        char timeout[16];
+        snprintf(timeout, sizeof(timeout), "%d", timeout_s);
+        struct cc_kv fields[10] = {{"To", to}, {"From", from}, {"Twiml", twiml}};
+        size_t n = 3;
+        if (timeout_s > 0)
+                fields[n++] = (struct cc_kv){"Timeout", timeout};
+        if (status_url) {
+                fields[n++] = (struct cc_kv){"StatusCallback", status_url};
+                fields[n++] = (struct cc_kv){"StatusCallbackMethod", "POST"};
+                fields[n++] = (struct cc_kv){"StatusCallbackEvent", "initiated"};
+                fields[n++] = (struct cc_kv){"StatusCallbackEvent", "ringing"};
+                fields[n++] = (struct cc_kv){"StatusCallbackEvent", "answered"};
+                fields[n++] = (struct cc_kv){"StatusCallbackEvent", "completed"};
+        }
+        struct cc_twilio_result res;
+        memset(&res, 0, sizeof(res));
+        r = cc_twilio_call_create(tel->twilio, acct.account_sid, acct.auth_token, fields, n, &res);
+        explicit_bzero(&acct, sizeof(acct));
+        if (r < 0)
+                return twilio_failure(r, &res, err, err_len);
+        snprintf(ret_sid, 64, "%s", res.sid);
+        return 0;
+}
+
+int tel_twilio_hangup_sid(struct cc_db_conn *conn, struct tel *tel, const char *org_id,
+                          const char *sid, char *err, size_t err_len)
+{
+        struct tel_account acct;
+        int r = account(conn, tel, org_id, &acct, err, err_len);
+        if (r < 0)
+                return r;
+        const struct cc_kv fields[] = {{"Status", "completed"}};
+        struct cc_twilio_result res;
+        memset(&res, 0, sizeof(res));
+        r = cc_twilio_call_update(tel->twilio, acct.account_sid, acct.auth_token, sid, fields, 1,
+                                  &res);
+        explicit_bzero(&acct, sizeof(acct));
+        return r < 0 ? twilio_failure(r, &res, err, err_len) : 0;
+}

@@ -1,0 +1,2 @@
+/* Skeleton (being written). */
+#include "telephony.h"
