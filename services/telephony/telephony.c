@@ -29,6 +29,10 @@ static const struct cc_config_var telephony_config[] = {
      "file with 32 random bytes in hex that encrypt organizations' Twilio auth tokens at rest"},
     {"CC_TWILIO_TIMEOUT_MS", CC_CONFIG_INT, "10000", 100, 120000, &tel_cfg.twilio_timeout_ms,
      "timeout of one Twilio REST call"},
+    {"CC_UPLOAD_MAX_BYTES", CC_CONFIG_INT, "20971520", 1024, 1073741824, &tel_cfg.upload_max_bytes,
+     "largest contact import (CSV upload) accepted; larger ones get 413"},
+    {"CC_DEFAULT_COUNTRY_CODE", CC_CONFIG_STRING, "1", 1, 3, &tel_cfg.default_country_code,
+     "calling code assumed for phone numbers written without one (E.164 normalisation)"},
 };
 
 static struct cc_http_route *all_routes;

@@ -20,6 +20,8 @@ struct tel_config {
         char *twilio_from_number; /* CC_TWILIO_FROM_NUMBER: caller id when the org has no number */
         char *secrets_key_file;   /* CC_SECRETS_KEY_FILE: 32 bytes in hex (AES-256-GCM key) */
         long long twilio_timeout_ms;
+        long long upload_max_bytes; /* CC_UPLOAD_MAX_BYTES: largest CSV import accepted (413) */
+        char *default_country_code; /* CC_DEFAULT_COUNTRY_CODE: for numbers written without one */
 };
 extern struct tel_config tel_cfg;
 
