@@ -15,6 +15,13 @@ struct tel_call_row {
         int hold_seconds;
         int duration_s, talk_s; /* -1 until the call ended */
         bool deleted;
+        /* its wait in our queues: "" when it never entered one, else WAITING, OFFERED,
+         * CONNECTED, ABANDONED or OVERFLOWED */
+        char queue_state[16];
+        int64_t queued_at_ms, connected_at_ms; /* 0 when not reached */
+        bool abandoned;
+        int wrap_up_s; /* -1 until the agent's wrap-up for it ended */
+        bool ended_event_sent;
 };
 
 /* The call locked (SELECT ... FOR UPDATE) inside the caller's transaction, or read without a

@@ -53,10 +53,13 @@ static int add(struct cc_db_conn *conn, Cc__Events__V1__Envelope *env, const cha
 
 int tel_call_queue_wait_s(const struct tel_call_row *r)
 {
-        const struct tel_call *c = &r->call;
-        if (!r->queue_id[0] || !c->answered_at_ms || c->answered_at_ms < c->started_at_ms)
+        if (!r->queued_at_ms)
                 return 0;
-        return (int)((c->answered_at_ms - c->started_at_ms) / 1000);
+        /* Until an agent took it, or until the caller left. */
+        int64_t until = r->connected_at_ms ? r->connected_at_ms : r->call.ended_at_ms;
+        if (!until)
+                until = cc_now_ms();
+        return until > r->queued_at_ms ? (int)((until - r->queued_at_ms) / 1000) : 0;
 }
 
 int tel_event_call_started(struct cc_db_conn *conn, const struct tel_call_row *r,
@@ -145,11 +148,9 @@ int tel_event_call_ended(struct cc_db_conn *conn, const struct tel_call_row *r,
         p.duration_seconds = r->duration_s > 0 ? r->duration_s : 0;
         p.talk_seconds = r->talk_s > 0 ? r->talk_s : 0;
         p.hold_seconds = r->hold_seconds;
-        /* Wrap-up is agent state after the call; it is measured once agents exist. */
-        p.wrap_up_seconds = 0;
+        p.wrap_up_seconds = r->wrap_up_s > 0 ? r->wrap_up_s : 0;
         p.queue_wait_seconds = tel_call_queue_wait_s(r);
-        /* Abandonment needs queues (a caller hanging up while waiting in one): not yet. */
-        p.abandoned = false;
+        p.abandoned = r->abandoned;
         p.disposition = s(r->disposition);
         p.from_number = s(c->from_number);
         p.to_number = s(c->to_number);

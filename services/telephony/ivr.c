@@ -117,9 +117,13 @@ static void add_goodbye(struct play *p)
         choose(p, "hangup", NULL);
 }
 
+/* The caller waits in its call's conference; the webhook puts the call in the queue named. */
 static void add_queue(struct play *p, const char *queue)
 {
-        cc_twiml_leaf(p->t, "Enqueue", NULL, queue);
+        if (p->call_id && p->call_id[0])
+                tel_route_wait_twiml(p->t, p->call_id);
+        else
+                cc_twiml_leaf(p->t, "Enqueue", NULL, queue);
         choose(p, "queue", queue);
 }
 
@@ -278,7 +282,7 @@ static char *finish(struct play *p, int r, size_t *ret_len, char ret_action[16],
 }
 
 char *tel_ivr_voice_twiml(struct cc_db_conn *conn, const char *org_id, const char *call_id,
-                          size_t *ret_len)
+                          size_t *ret_len, char ret_action[16], char ret_target[128])
 {
         struct play p = {
             .conn = conn,
@@ -287,7 +291,7 @@ char *tel_ivr_voice_twiml(struct cc_db_conn *conn, const char *org_id, const cha
             .org_id = org_id,
             .call_id = call_id,
         };
-        return finish(&p, play_main(&p), ret_len, NULL, NULL);
+        return finish(&p, play_main(&p), ret_len, ret_action, ret_target);
 }
 
 char *tel_ivr_gather_twiml(struct cc_db_conn *conn, const char *org_id, const char *call_id,

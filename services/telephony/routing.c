@@ -1,32 +1,724 @@
-/* Skeleton (being written). */
-#include "telephony.h"
+/* Queues and routing: a caller waits in its own conference while an offer rings one agent at a
+ * time; the first agent to answer joins the conference and the call is theirs.
+ *
+ * Decisions are made in the database (route_org, migrations/008_routing.sql) under a lock per
+ * organization; everything Twilio must do about them (ring an agent, hang up a leg, redirect an
+ * overflowing caller) happens afterwards, outside any transaction, driven by the worker thread
+ * from what the rows say. A lost worker round is therefore never lost work: the rows still say
+ * it. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calls_internal.h"
+#include "cc/log.h"
+
+#define TS(p) "('epoch'::timestamptz + " p "::bigint * interval '1 millisecond')"
+
+/* How long an agent's phone rings before the offer counts as missed. */
+#define OFFER_RING_S 20
+/* Rows one worker round takes on at most, so a backlog never makes one round slow. */
+#define ROUND_LIMIT "32"
+
+static const char *base_url(void)
+{
+        return tel_cfg.public_base_url ? tel_cfg.public_base_url : "";
+}
+
+void tel_route_wait_twiml(struct cc_twiml *t, const char *call_id)
+{
+        char name[48], wait[2200];
+        tel_conference_name(call_id, name);
+        snprintf(wait, sizeof(wait), "%s/api/webhooks/twilio/hold", base_url());
+        const char *attrs[] = {"startConferenceOnEnter",
+                               "false",
+                               "endConferenceOnExit",
+                               "true",
+                               "beep",
+                               "false",
+                               "waitUrl",
+                               wait,
+                               "waitMethod",
+                               "POST",
+                               NULL};
+        cc_twiml_open(t, "Dial", NULL);
+        cc_twiml_leaf(t, "Conference", attrs, name);
+        cc_twiml_close(t);
+}
+
+/* The agent's side: joining starts the conference (the caller's hold music stops) and the agent
+ * leaving ends it. */
+static char *agent_twiml(const char *call_id)
+{
+        char name[48];
+        tel_conference_name(call_id, name);
+        struct cc_twiml *t = cc_twiml_new();
+        const char *attrs[] = {"startConferenceOnEnter", "true", "endConferenceOnExit", "true",
+                               "beep", "false", NULL};
+        cc_twiml_open(t, "Dial", NULL);
+        cc_twiml_leaf(t, "Conference", attrs, name);
+        cc_twiml_close(t);
+        size_t len;
+        return cc_twiml_finish(t, &len);
+}
+
+static void fmt_ll(char buf[24], long long v)
+{
+        snprintf(buf, 24, "%lld", v);
+}
 
 int tel_route_enqueue(struct cc_db_conn *conn, const char *org_id, const char *call_id,
                       const struct tel_queue *q, const char *traceparent)
 {
-        (void)conn, (void)org_id, (void)call_id, (void)q, (void)traceparent;
-        return 0;
+        struct tel_call_row row;
+        int r = tel_call_row_get(conn, org_id, call_id, true, false, &row);
+        if (r < 0)
+                return r;
+        if (tel_call_status_terminal(row.call.status) ||
+            strcmp(row.queue_state, "CONNECTED") == 0 || strcmp(row.queue_state, "OFFERED") == 0)
+                return 0; /* gone, or already with an agent: a retried webhook */
+        if (strcmp(row.queue_state, "WAITING") == 0 && strcmp(row.queue_id, q->id) == 0)
+                return 0;
+        char prio[24], now[24];
+        int64_t at = cc_now_ms();
+        fmt_ll(prio, q->priority);
+        fmt_ll(now, at);
+        /* A call moved to another queue keeps its first queue time: the caller has been
+         * waiting since then. */
+        const char *p[] = {org_id, call_id, q->id, prio, now};
+        r = cc_db_exec(conn,
+                       "UPDATE calls SET queue_id = $3, queue_state = 'WAITING', queue_priority = "
+                       "$4, queued_at = coalesce(queued_at, " TS("$5") "), updated_at = now() "
+                       "WHERE org_id = $1 AND id = $2",
+                       5, p, NULL);
+        if (r < 0)
+                return r;
+        snprintf(row.queue_id, sizeof(row.queue_id), "%s", q->id);
+        return tel_event_call_updated(conn, &row, row.call.status, at, traceparent);
 }
 
 int tel_route_org(struct cc_db_conn *conn, const char *org_id, int *ret_offers)
 {
-        (void)conn, (void)org_id;
+        const char *p[] = {org_id};
+        PGresult *res = NULL;
+        int r = cc_db_begin(conn);
+        if (r == 0)
+                r = cc_db_exec(conn, "SELECT route_org($1)", 1, p, &res);
+        if (r == 0)
+                r = cc_db_commit(conn);
+        if (r < 0) {
+                PQclear(res);
+                cc_db_rollback(conn);
+                return r;
+        }
         if (ret_offers)
-                *ret_offers = 0;
+                *ret_offers = atoi(PQgetvalue(res, 0, 0));
+        PQclear(res);
         return 0;
+}
+
+/* The agent's presence after its load changed: BUSY when it is full, AVAILABLE again when a
+ * BUSY agent has room (an agent on BREAK or OFFLINE stays there). */
+static int agent_follow_load(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
+                             const char *traceparent)
+{
+        const char *p[] = {org_id, agent_id};
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn,
+                           "SELECT status, current_load >= max_capacity FROM agents "
+                           "WHERE org_id = $1 AND id = $2",
+                           2, p, &res);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) == 0) {
+                PQclear(res);
+                return 0;
+        }
+        bool full = PQgetvalue(res, 0, 1)[0] == 't';
+        enum tel_agent_status st;
+        if (tel_agent_status_parse(PQgetvalue(res, 0, 0), &st) < 0)
+                st = TEL_AGENT_OFFLINE;
+        PQclear(res);
+        if (full && st == TEL_AGENT_AVAILABLE)
+                r = tel_agent_set_status(conn, org_id, agent_id, TEL_AGENT_BUSY, 0, traceparent);
+        else if (!full && st == TEL_AGENT_BUSY)
+                r = tel_agent_set_status(conn, org_id, agent_id, TEL_AGENT_AVAILABLE, 0,
+                                         traceparent);
+        return r < 0 ? r : 0;
+}
+
+static int release_load(struct cc_db_conn *conn, const char *agent_id)
+{
+        const char *p[] = {agent_id};
+        return cc_db_exec(conn,
+                          "UPDATE agents SET current_load = greatest(current_load - 1, 0), "
+                          "updated_at = now() WHERE id = $1",
+                          1, p, NULL);
+}
+
+/* Ends the wrap-up accounting of a call: how long its agent spent after it, then call.ended. */
+static int close_accounting(struct cc_db_conn *conn, struct tel_call_row *row, int wrap_up_s,
+                            const char *traceparent)
+{
+        if (row->ended_event_sent)
+                return 0;
+        char w[24];
+        fmt_ll(w, wrap_up_s);
+        const char *p[] = {row->call.org_id, row->call.id, w};
+        int r = cc_db_exec(conn,
+                           "UPDATE calls SET wrap_up_s = $3, ended_event_sent = true, "
+                           "updated_at = now() WHERE org_id = $1 AND id = $2",
+                           3, p, NULL);
+        if (r < 0)
+                return r;
+        row->wrap_up_s = wrap_up_s;
+        row->ended_event_sent = true;
+        return tel_event_call_ended(conn, row, traceparent);
+}
+
+/* Live offers of a call that ended while waiting: canceled, their agents' load released. The
+ * agents' legs, if already ringing, are hung up by the worker (released = false). */
+static int cancel_offers(struct cc_db_conn *conn, const char *call_id, const char *traceparent)
+{
+        const char *p[] = {call_id};
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn,
+                           "UPDATE offers SET state = 'CANCELED', released = (twilio_sid IS NULL), "
+                           "updated_at = now() WHERE call_id = $1 AND state IN ('PENDING', "
+                           "'DIALING') RETURNING org_id, agent_id",
+                           1, p, &res);
+        if (r < 0)
+                return r;
+        for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+                r = release_load(conn, PQgetvalue(res, i, 1));
+                if (r == 0)
+                        r = agent_follow_load(conn, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                                              traceparent);
+        }
+        PQclear(res);
+        return r;
 }
 
 int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row, bool *ret_defer_ended,
                          const char *traceparent)
 {
-        (void)conn, (void)row, (void)traceparent;
         *ret_defer_ended = false;
-        return 0;
+        const struct tel_call *c = &row->call;
+        bool waiting =
+            strcmp(row->queue_state, "WAITING") == 0 || strcmp(row->queue_state, "OFFERED") == 0;
+        if (waiting) {
+                const char *p[] = {c->org_id, c->id};
+                int r = cc_db_exec(conn,
+                                   "UPDATE calls SET queue_state = 'ABANDONED', abandoned = true "
+                                   "WHERE org_id = $1 AND id = $2",
+                                   2, p, NULL);
+                if (r == 0)
+                        r = cancel_offers(conn, c->id, traceparent);
+                if (r < 0)
+                        return r;
+                snprintf(row->queue_state, sizeof(row->queue_state), "ABANDONED");
+                row->abandoned = true;
+                return 0;
+        }
+        if (strcmp(row->queue_state, "CONNECTED") != 0)
+                return 0;
+
+        /* The agent who took it: load released, its leg hung up by the worker, then wrap-up. */
+        const char *p[] = {c->id, row->queue_id};
+        PGresult *res = NULL;
+        int r = cc_db_exec(
+            conn,
+            "UPDATE offers o SET released = (o.twilio_sid IS NULL), updated_at = now() "
+            "FROM agents a WHERE o.call_id = $1 AND o.state = 'ACCEPTED' AND a.id = o.agent_id "
+            "RETURNING a.id, a.status, a.current_load, (SELECT q.wrap_up_seconds FROM queues q "
+            "WHERE q.id::text = $2 AND q.org_id = a.org_id)",
+            2, p, &res);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) == 0) {
+                PQclear(res);
+                return 0;
+        }
+        char agent_id[CC_UUID_LEN + 1];
+        snprintf(agent_id, sizeof(agent_id), "%s", PQgetvalue(res, 0, 0));
+        enum tel_agent_status st;
+        if (tel_agent_status_parse(PQgetvalue(res, 0, 1), &st) < 0)
+                st = TEL_AGENT_OFFLINE;
+        int load_after = atoi(PQgetvalue(res, 0, 2)) - 1;
+        int wrap_s = PQgetisnull(res, 0, 3) ? 0 : atoi(PQgetvalue(res, 0, 3));
+        PQclear(res);
+        r = release_load(conn, agent_id);
+        if (r < 0)
+                return r;
+        /* After-call work only for an agent who was on the call and has nothing else now; one
+         * who went on break meanwhile, or still talks to another caller, has none for it. */
+        bool on_call = st == TEL_AGENT_BUSY || st == TEL_AGENT_AVAILABLE;
+        if (!on_call || load_after > 0 || wrap_s <= 0) {
+                if (on_call)
+                        r = agent_follow_load(conn, c->org_id, agent_id, traceparent);
+                if (r == 0) {
+                        const char *q[] = {c->org_id, c->id};
+                        r = cc_db_exec(conn,
+                                       "UPDATE calls SET wrap_up_s = 0 WHERE org_id = $1 AND id = "
+                                       "$2",
+                                       2, q, NULL);
+                        row->wrap_up_s = 0;
+                }
+                return r;
+        }
+        r = tel_agent_set_status(conn, c->org_id, agent_id, TEL_AGENT_WRAP_UP, c->ended_at_ms,
+                                 traceparent);
+        if (r < 0)
+                return r;
+        char until[24];
+        fmt_ll(until, (c->ended_at_ms ? c->ended_at_ms : cc_now_ms()) + wrap_s * 1000LL);
+        const char *q[] = {agent_id, c->id, until};
+        r = cc_db_exec(conn,
+                       "UPDATE agents SET wrap_call_id = $2, wrap_until = " TS("$3") " WHERE id = $1",
+                       3, q, NULL);
+        if (r == 0)
+                *ret_defer_ended = true;
+        return r;
 }
 
 int tel_route_wrap_up_done(struct cc_db_conn *conn, const char *org_id, const char *call_id,
                            int64_t at_ms, const char *traceparent)
 {
-        (void)conn, (void)org_id, (void)call_id, (void)at_ms, (void)traceparent;
+        struct tel_call_row row;
+        int r = tel_call_row_get(conn, org_id, call_id, true, true, &row);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0 || row.ended_event_sent || !tel_call_status_terminal(row.call.status))
+                return r;
+        int64_t at = at_ms > 0 ? at_ms : cc_now_ms();
+        int64_t w = at > row.call.ended_at_ms ? (at - row.call.ended_at_ms + 500) / 1000 : 0;
+        return close_accounting(conn, &row, (int)w, traceparent);
+}
+
+int tel_route_offer_org(struct cc_db_conn *conn, const char *offer_id,
+                        char ret_org_id[CC_UUID_LEN + 1])
+{
+        if (!offer_id || !cc_uuid_valid(offer_id))
+                return -ENOENT;
+        const char *p[] = {offer_id};
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn, "SELECT org_id FROM offers WHERE id = $1", 1, p, &res);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) == 0) {
+                PQclear(res);
+                return -ENOENT;
+        }
+        snprintf(ret_org_id, CC_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
         return 0;
+}
+
+struct offer {
+        char id[CC_UUID_LEN + 1], org_id[CC_UUID_LEN + 1], call_id[CC_UUID_LEN + 1];
+        char agent_id[CC_UUID_LEN + 1];
+        char state[16];
+        char sid[64];
+};
+
+/* The offer and its call locked, call first (the order every writer uses). */
+static int lock_offer(struct cc_db_conn *conn, const char *offer_id, struct offer *o,
+                      struct tel_call_row *call)
+{
+        const char *p[] = {offer_id};
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn, "SELECT org_id, call_id FROM offers WHERE id = $1", 1, p, &res);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) == 0) {
+                PQclear(res);
+                return -ENOENT;
+        }
+        memset(o, 0, sizeof(*o));
+        snprintf(o->id, sizeof(o->id), "%s", offer_id);
+        snprintf(o->org_id, sizeof(o->org_id), "%s", PQgetvalue(res, 0, 0));
+        snprintf(o->call_id, sizeof(o->call_id), "%s", PQgetvalue(res, 0, 1));
+        PQclear(res);
+        r = tel_call_row_get(conn, o->org_id, o->call_id, true, true, call);
+        if (r < 0)
+                return r;
+        res = NULL;
+        r = cc_db_exec(conn,
+                       "SELECT agent_id, state, coalesce(twilio_sid, '') FROM offers "
+                       "WHERE id = $1 FOR UPDATE",
+                       1, p, &res);
+        if (r < 0)
+                return r;
+        snprintf(o->agent_id, sizeof(o->agent_id), "%s", PQgetvalue(res, 0, 0));
+        snprintf(o->state, sizeof(o->state), "%s", PQgetvalue(res, 0, 1));
+        snprintf(o->sid, sizeof(o->sid), "%s", PQgetvalue(res, 0, 2));
+        PQclear(res);
+        return 0;
+}
+
+static int set_offer(struct cc_db_conn *conn, const struct offer *o, const char *state,
+                     const char *sid, bool released)
+{
+        const char *p[] = {o->id, state, sid && *sid ? sid : NULL, released ? "true" : "false"};
+        return cc_db_exec(conn,
+                          "UPDATE offers SET state = $2, twilio_sid = coalesce(twilio_sid, $3), "
+                          "released = $4, updated_at = now() WHERE id = $1",
+                          4, p, NULL);
+}
+
+/* The agent answered: the call is theirs. */
+static int offer_accepted(struct cc_db_conn *conn, struct offer *o, struct tel_call_row *row,
+                          const char *sid, const char *traceparent)
+{
+        int64_t at = cc_now_ms();
+        char now[24];
+        fmt_ll(now, at);
+        const char *p[] = {o->org_id, o->call_id, o->agent_id, now};
+        int r = set_offer(conn, o, "ACCEPTED", sid, false);
+        if (r == 0)
+                r = cc_db_exec(conn,
+                               "UPDATE calls SET queue_state = 'CONNECTED', connected_at = " TS(
+                                   "$4") " WHERE org_id = $1 AND id = $2",
+                               4, p, NULL);
+        if (r < 0)
+                return r;
+        snprintf(row->queue_state, sizeof(row->queue_state), "CONNECTED");
+        row->connected_at_ms = at;
+        /* The agent is the call's agent now (agent.updated in call.updated), and an inbound
+         * caller is answered only now: speed of answer counts from the queue to here. */
+        struct tel_call_patch patch = {.set_agent_id = true, .agent_id = o->agent_id};
+        const struct tel_transition t = {
+            .to = TEL_CALL_IN_PROGRESS,
+            .source = TEL_SOURCE_API,
+            .at_ms = at,
+            .duration_s = -1,
+            .traceparent = traceparent,
+        };
+        bool answer = row->call.status == TEL_CALL_RINGING || row->call.status == TEL_CALL_QUEUED;
+        r = tel_call_update(conn, row, &patch, answer ? &t : NULL, traceparent, NULL);
+        if (r < 0)
+                return r;
+        return agent_follow_load(conn, o->org_id, o->agent_id, traceparent);
+}
+
+/* No answer, busy, failed, or refused by Twilio: the next agent gets a chance. */
+static int offer_missed(struct cc_db_conn *conn, struct offer *o, struct tel_call_row *row,
+                        const char *sid, const char *traceparent)
+{
+        int r = set_offer(conn, o, "MISSED", sid, true);
+        if (r == 0)
+                r = release_load(conn, o->agent_id);
+        if (r == 0)
+                r = agent_follow_load(conn, o->org_id, o->agent_id, traceparent);
+        if (r == 0 && strcmp(row->queue_state, "OFFERED") == 0 &&
+            !tel_call_status_terminal(row->call.status)) {
+                const char *p[] = {o->org_id, o->call_id};
+                r = cc_db_exec(conn,
+                               "UPDATE calls SET queue_state = 'WAITING' WHERE org_id = $1 AND "
+                               "id = $2",
+                               2, p, NULL);
+        }
+        return r;
+}
+
+int tel_route_offer_event(struct cc_db_conn *conn, const char *offer_id, const char *sid,
+                          enum tel_leg_event ev, const char *traceparent, bool *ret_hangup,
+                          struct tel_call *ret_call)
+{
+        if (ret_hangup)
+                *ret_hangup = false;
+        struct offer o;
+        struct tel_call_row row;
+        bool hangup = false;
+        int r = cc_db_begin(conn);
+        if (r == 0)
+                r = lock_offer(conn, offer_id, &o, &row);
+        if (r < 0)
+                goto fail;
+        bool live = strcmp(o.state, "PENDING") == 0 || strcmp(o.state, "DIALING") == 0;
+        if (ev == TEL_LEG_PROGRESS) {
+                if (sid && *sid && !o.sid[0])
+                        r = set_offer(conn, &o, o.state, sid, false);
+        } else if (ev == TEL_LEG_ANSWERED) {
+                if (live && strcmp(row.queue_state, "OFFERED") == 0 &&
+                    !tel_call_status_terminal(row.call.status)) {
+                        r = offer_accepted(conn, &o, &row, sid, traceparent);
+                } else if (live || strcmp(o.state, "CANCELED") == 0) {
+                        /* Answered too late (the caller left, or the offer was withdrawn):
+                         * the worker hangs the agent up. */
+                        r = set_offer(conn, &o, "CANCELED", sid, false);
+                        if (r == 0 && live)
+                                r = release_load(conn, o.agent_id);
+                        if (r == 0 && live)
+                                r = agent_follow_load(conn, o.org_id, o.agent_id, traceparent);
+                }
+        } else { /* ENDED */
+                if (live) {
+                        r = offer_missed(conn, &o, &row, sid, traceparent);
+                } else if (strcmp(o.state, "ACCEPTED") == 0) {
+                        r = set_offer(conn, &o, o.state, sid, true);
+                        /* The agent hung up on a live call: the caller goes too. */
+                        hangup = !tel_call_status_terminal(row.call.status);
+                } else {
+                        r = set_offer(conn, &o, o.state, sid, true);
+                }
+        }
+        if (r == 0)
+                r = cc_db_commit(conn);
+        if (r < 0)
+                goto fail;
+        if (ret_hangup)
+                *ret_hangup = hangup;
+        if (ret_call)
+                *ret_call = row.call;
+        return 0;
+fail:
+        cc_db_rollback(conn);
+        return r;
+}
+
+/* ---- the worker's rounds ---- */
+
+int tel_route_dial_offers(struct cc_db_conn *conn, struct tel *tel)
+{
+        /* Claimed in a short transaction; Twilio is called after it. SKIP LOCKED lets replicas
+         * share the work without ever dialing one offer twice. */
+        PGresult *res = NULL;
+        int r = cc_db_exec(
+            conn,
+            "UPDATE offers o SET state = 'DIALING', updated_at = now() FROM agents a "
+            "WHERE o.id IN (SELECT id FROM offers WHERE state = 'PENDING' ORDER BY created_at "
+            "LIMIT " ROUND_LIMIT " FOR UPDATE SKIP LOCKED) AND a.id = o.agent_id "
+            "RETURNING o.id, o.org_id, o.call_id, coalesce(NULLIF(a.metadata->>'endpoint', ''), "
+            "'client:' || a.user_id::text)",
+            0, NULL, &res);
+        if (r < 0)
+                return r;
+        int n = PQntuples(res);
+        for (int i = 0; i < n; i++) {
+                const char *offer_id = PQgetvalue(res, i, 0), *org_id = PQgetvalue(res, i, 1);
+                const char *call_id = PQgetvalue(res, i, 2), *to = PQgetvalue(res, i, 3);
+                char status[2300], sid[64] = "", err[512];
+                snprintf(status, sizeof(status), "%s/api/webhooks/twilio/agent-status?offer=%s",
+                         base_url(), offer_id);
+                char *twiml = agent_twiml(call_id);
+                int d = tel_twilio_create_leg(conn, tel, org_id, to, twiml, status, OFFER_RING_S,
+                                              sid, err, sizeof(err));
+                free(twiml);
+                /* The leg's callbacks carry our offer id, so the sid is stored by whichever
+                 * comes first: this answer or the first callback. */
+                int e = d == 0 ? tel_route_offer_event(conn, offer_id, sid, TEL_LEG_PROGRESS, NULL,
+                                                       NULL, NULL)
+                               : tel_route_offer_event(conn, offer_id, NULL, TEL_LEG_ENDED, NULL,
+                                                       NULL, NULL);
+                if (d < 0)
+                        cc_log_warn(NULL, "routing: cannot ring agent for call %s: %s", call_id,
+                                    err);
+                if (e < 0 && e != -ENOENT)
+                        cc_log_warn(NULL, "routing: offer %s: %s", offer_id, strerror(-e));
+                if (d < 0) {
+                        char org[CC_UUID_LEN + 1];
+                        snprintf(org, sizeof(org), "%s", org_id);
+                        (void)!tel_route_org(conn, org, NULL);
+                }
+        }
+        PQclear(res);
+        return n;
+}
+
+int tel_route_release_legs(struct cc_db_conn *conn, struct tel *tel)
+{
+        PGresult *res = NULL;
+        int r = cc_db_exec(
+            conn,
+            "UPDATE offers SET released = true, updated_at = now() WHERE id IN (SELECT o.id FROM "
+            "offers o JOIN calls c ON c.id = o.call_id WHERE NOT o.released AND o.twilio_sid IS "
+            "NOT NULL AND (o.state = 'CANCELED' OR (o.state = 'ACCEPTED' AND c.ended_at IS NOT "
+            "NULL)) LIMIT " ROUND_LIMIT " FOR UPDATE OF o SKIP LOCKED) RETURNING org_id, "
+            "twilio_sid",
+            0, NULL, &res);
+        if (r < 0)
+                return r;
+        int n = PQntuples(res);
+        for (int i = 0; i < n; i++) {
+                char err[512];
+                /* An agent already gone makes Twilio refuse: nothing to do either way. */
+                (void)!tel_twilio_hangup_sid(conn, tel, PQgetvalue(res, i, 0),
+                                             PQgetvalue(res, i, 1), err, sizeof(err));
+        }
+        PQclear(res);
+        return n;
+}
+
+int tel_route_expire_wrap_ups(struct cc_db_conn *conn)
+{
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn,
+                           "SELECT org_id, id, (extract(epoch FROM wrap_until) * 1000)::bigint "
+                           "FROM agents WHERE status = 'WRAP_UP' AND wrap_until <= now() "
+                           "ORDER BY wrap_until LIMIT " ROUND_LIMIT,
+                           0, NULL, &res);
+        if (r < 0)
+                return r;
+        int n = PQntuples(res), done = 0;
+        for (int i = 0; i < n; i++) {
+                const char *org_id = PQgetvalue(res, i, 0), *agent_id = PQgetvalue(res, i, 1);
+                int64_t until = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+                /* Re-checked under the row lock: the agent may have ended it meanwhile. */
+                const char *p[] = {org_id, agent_id};
+                PGresult *chk = NULL;
+                r = cc_db_begin(conn);
+                if (r == 0)
+                        r = cc_db_exec(conn,
+                                       "SELECT 1 FROM agents WHERE org_id = $1 AND id = $2 AND "
+                                       "status = 'WRAP_UP' AND wrap_until <= now() FOR UPDATE",
+                                       2, p, &chk);
+                if (r == 0 && PQntuples(chk) > 0)
+                        r = tel_agent_set_status(conn, org_id, agent_id, TEL_AGENT_AVAILABLE, until,
+                                                 NULL);
+                PQclear(chk);
+                if (r >= 0)
+                        r = cc_db_commit(conn);
+                if (r < 0) {
+                        cc_db_rollback(conn);
+                        continue;
+                }
+                done++;
+                (void)!tel_route_org(conn, org_id, NULL);
+        }
+        PQclear(res);
+        return done;
+}
+
+/* What a caller who waited too long hears: per the queue's overflow action. Returns the TwiML
+ * (heap), or NULL when the call simply moves to another queue (nothing to tell Twilio). */
+static char *overflow_twiml(struct cc_db_conn *conn, const char *org_id, const char *call_id,
+                            const char *action, const char *target, const char *traceparent)
+{
+        struct cc_twiml *t = cc_twiml_new();
+        size_t len;
+        if (strcmp(action, "queue") == 0 && target[0]) {
+                struct tel_queue q;
+                if (tel_queue_resolve(conn, org_id, target, false, &q) == 0 &&
+                    tel_route_enqueue(conn, org_id, call_id, &q, traceparent) == 0) {
+                        cc_twiml_free(t);
+                        return NULL;
+                }
+                action = "voicemail";
+        }
+        if (strcmp(action, "transfer") == 0 && target[0]) {
+                cc_twiml_leaf(t, "Say", NULL, "Please hold while we transfer your call.");
+                cc_twiml_open(t, "Dial", NULL);
+                if (strncmp(target, "client:", 7) == 0)
+                        cc_twiml_leaf(t, "Client", NULL, target + 7);
+                else if (strncmp(target, "sip:", 4) == 0)
+                        cc_twiml_leaf(t, "Sip", NULL, target);
+                else
+                        cc_twiml_leaf(t, "Number", NULL, target);
+                cc_twiml_close(t);
+        } else if (strcmp(action, "hangup") == 0) {
+                cc_twiml_leaf(t, "Say", NULL,
+                              "Sorry, all our agents are busy. Please call again later.");
+                cc_twiml_leaf(t, "Hangup", NULL, NULL);
+        } else {
+                char rec[2200], tr[2200];
+                snprintf(rec, sizeof(rec), "%s/api/webhooks/twilio/recording", base_url());
+                snprintf(tr, sizeof(tr), "%s/api/webhooks/twilio/transcription", base_url());
+                const char *attrs[] = {"maxLength",
+                                       "120",
+                                       "playBeep",
+                                       "true",
+                                       "recordingStatusCallback",
+                                       rec,
+                                       "transcribe",
+                                       "true",
+                                       "transcribeCallback",
+                                       tr,
+                                       NULL};
+                cc_twiml_leaf(t, "Say", NULL,
+                              "Sorry, all our agents are busy. Please leave a message after the "
+                              "beep.");
+                cc_twiml_leaf(t, "Record", attrs, NULL);
+                cc_twiml_leaf(t, "Hangup", NULL, NULL);
+        }
+        return cc_twiml_finish(t, &len);
+}
+
+int tel_route_overflow(struct cc_db_conn *conn, struct tel *tel)
+{
+        /* Only calls nobody is ringing for: an offer in flight gets its chance first. */
+        PGresult *res = NULL;
+        int r = cc_db_exec(
+            conn,
+            "SELECT c.org_id, c.id, q.overflow_action, coalesce(q.overflow_target, '') "
+            "FROM calls c JOIN queues q ON q.org_id = c.org_id AND q.id::text = c.queue_id "
+            "WHERE c.queue_state = 'WAITING' AND c.queued_at + q.max_wait_seconds * interval "
+            "'1 second' <= now() ORDER BY c.queued_at LIMIT " ROUND_LIMIT,
+            0, NULL, &res);
+        if (r < 0)
+                return r;
+        int n = PQntuples(res), done = 0;
+        for (int i = 0; i < n; i++) {
+                const char *org_id = PQgetvalue(res, i, 0), *call_id = PQgetvalue(res, i, 1);
+                struct tel_call_row row;
+                char *twiml = NULL;
+                r = cc_db_begin(conn);
+                if (r == 0)
+                        r = tel_call_row_get(conn, org_id, call_id, true, false, &row);
+                if (r == 0 && strcmp(row.queue_state, "WAITING") != 0)
+                        r = -EAGAIN; /* taken meanwhile */
+                if (r == 0) {
+                        const char *p[] = {org_id, call_id};
+                        r = cc_db_exec(conn,
+                                       "UPDATE calls SET queue_state = 'OVERFLOWED' WHERE org_id = "
+                                       "$1 AND id = $2",
+                                       2, p, NULL);
+                }
+                if (r == 0)
+                        twiml = overflow_twiml(conn, org_id, call_id, PQgetvalue(res, i, 2),
+                                               PQgetvalue(res, i, 3), NULL);
+                if (r == 0)
+                        r = cc_db_commit(conn);
+                if (r < 0) {
+                        cc_db_rollback(conn);
+                        free(twiml);
+                        continue;
+                }
+                done++;
+                if (!twiml) {
+                        (void)!tel_route_org(conn, org_id, NULL);
+                        continue;
+                }
+                const struct cc_kv fields[] = {{"Twiml", twiml}};
+                char err[512];
+                if (tel_twilio_update_call(conn, tel, &row.call, fields, 1, err, sizeof(err)) < 0)
+                        cc_log_warn(NULL, "routing: cannot redirect overflowing call %s: %s",
+                                    call_id, err);
+                free(twiml);
+        }
+        PQclear(res);
+        return done;
+}
+
+int tel_route_backstop(struct cc_db_conn *conn)
+{
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn,
+                           "SELECT DISTINCT c.org_id FROM calls c WHERE c.queue_state = 'WAITING' "
+                           "AND EXISTS (SELECT 1 FROM agents a WHERE a.org_id = c.org_id AND "
+                           "a.status = 'AVAILABLE' AND a.current_load < a.max_capacity) "
+                           "LIMIT " ROUND_LIMIT,
+                           0, NULL, &res);
+        if (r < 0)
+                return r;
+        int n = PQntuples(res), made = 0;
+        for (int i = 0; i < n; i++) {
+                int k = 0;
+                if (tel_route_org(conn, PQgetvalue(res, i, 0), &k) == 0)
+                        made += k;
+        }
+        PQclear(res);
+        return made;
 }

@@ -26,7 +26,8 @@
         MS("ringing_at") ", " MS("hold_started_at") ", "                                           \
         "hold_seconds, duration_s, talk_s, deleted_at IS NOT NULL AS deleted, provider, notes, "   \
         "metadata::text AS metadata, recording_url, "                                              \
-        MS("updated_at")
+        MS("updated_at") ", queue_state, " MS("queued_at") ", " MS("connected_at") ", "           \
+        "abandoned, wrap_up_s, ended_event_sent"
 /* clang-format on */
 
 /* clang-format off */
@@ -39,7 +40,8 @@ static const char insert_call_sql[] =
 static const char transition_sql[] =
         "UPDATE calls SET status = $3, ringing_at = " TS("$4") ", answered_at = " TS("$5") ", "
         "hold_started_at = " TS("$6") ", hold_seconds = $7, ended_at = " TS("$8") ", "
-        "duration_s = $9, talk_s = $10, updated_at = now() WHERE org_id = $1 AND id = $2";
+        "duration_s = $9, talk_s = $10, ended_event_sent = $11, updated_at = now() "
+        "WHERE org_id = $1 AND id = $2";
 /* clang-format on */
 
 enum {
@@ -71,6 +73,12 @@ enum {
         COL_METADATA,
         COL_RECORDING_URL,
         COL_UPDATED,
+        COL_QUEUE_STATE,
+        COL_QUEUED,
+        COL_CONNECTED,
+        COL_ABANDONED,
+        COL_WRAP_UP,
+        COL_ENDED_SENT,
 };
 
 static const char *val(PGresult *res, int row, int c)
@@ -121,6 +129,12 @@ static void row_from_result(PGresult *res, int row, int base, struct tel_call_ro
         r->duration_s = col_int(res, row, base + COL_DURATION, -1);
         r->talk_s = col_int(res, row, base + COL_TALK, -1);
         r->deleted = strcmp(PQgetvalue(res, row, base + COL_DELETED), "t") == 0;
+        copy(r->queue_state, sizeof(r->queue_state), res, row, base + COL_QUEUE_STATE);
+        r->queued_at_ms = col_ms(res, row, base + COL_QUEUED);
+        r->connected_at_ms = col_ms(res, row, base + COL_CONNECTED);
+        r->abandoned = strcmp(PQgetvalue(res, row, base + COL_ABANDONED), "t") == 0;
+        r->wrap_up_s = col_int(res, row, base + COL_WRAP_UP, -1);
+        r->ended_event_sent = strcmp(PQgetvalue(res, row, base + COL_ENDED_SENT), "t") == 0;
 }
 
 static void add_ms(json_object *o, const char *field, PGresult *res, int row, int c)
@@ -166,6 +180,14 @@ static json_object *json_from_result(PGresult *res, int row, int base)
         add_int(o, "talk_seconds", res, row, base + COL_TALK);
         add_int(o, "hold_seconds", res, row, base + COL_HOLD_SECONDS);
         add_ms(o, "updated_at", res, row, base + COL_UPDATED);
+        cc_json_add_string(o, "queue_id", val(res, row, base + COL_QUEUE));
+        cc_json_add_string(o, "queue_state", val(res, row, base + COL_QUEUE_STATE));
+        add_ms(o, "queued_at", res, row, base + COL_QUEUED);
+        add_ms(o, "connected_at", res, row, base + COL_CONNECTED);
+        json_object_object_add(o, "abandoned",
+                               json_object_new_boolean(
+                                   strcmp(PQgetvalue(res, row, base + COL_ABANDONED), "t") == 0));
+        add_int(o, "wrap_up_seconds", res, row, base + COL_WRAP_UP);
         return o;
 }
 
@@ -412,6 +434,11 @@ static int apply_transition(struct cc_db_conn *conn, struct tel_call_row *row,
         if (t->source == TEL_SOURCE_WEBHOOK && from == TEL_CALL_ON_HOLD &&
             to == TEL_CALL_IN_PROGRESS)
                 ok = false;
+        /* A caller waiting in one of our queues hears hold music: Twilio calls that answered,
+         * but nobody has answered them yet (an agent taking the call does). */
+        if (t->source == TEL_SOURCE_WEBHOOK && to == TEL_CALL_IN_PROGRESS &&
+            (strcmp(row->queue_state, "WAITING") == 0 || strcmp(row->queue_state, "OFFERED") == 0))
+                ok = false;
         if (!ok)
                 return t->source == TEL_SOURCE_WEBHOOK ? 1 : -EPERM;
 
@@ -444,8 +471,18 @@ static int apply_transition(struct cc_db_conn *conn, struct tel_call_row *row,
         }
         c->status = to;
 
+        /* Queues and agents learn of the end in the same transaction; the call's final
+         * accounting (call.ended) waits for its agent's wrap-up when there is one. */
+        bool defer_ended = false;
+        if (tel_call_status_terminal(to)) {
+                int r = tel_route_call_ended(conn, row, &defer_ended, t->traceparent);
+                if (r < 0)
+                        return r;
+        }
+        bool ended_now = tel_call_status_terminal(to) && !defer_ended && !row->ended_event_sent;
+
         char b_ring[24], b_ans[24], b_hold[24], b_holds[24], b_end[24], b_dur[24], b_talk[24];
-        const char *p[10] = {c->org_id, c->id, tel_call_status_name(to)};
+        const char *p[11] = {c->org_id, c->id, tel_call_status_name(to)};
         fmt_ms(b_ring, row->ringing_at_ms, &p[3]);
         fmt_ms(b_ans, c->answered_at_ms, &p[4]);
         fmt_ms(b_hold, row->hold_started_at_ms, &p[5]);
@@ -453,13 +490,18 @@ static int apply_transition(struct cc_db_conn *conn, struct tel_call_row *row,
         fmt_ms(b_end, c->ended_at_ms, &p[7]);
         fmt_int(b_dur, tel_call_status_terminal(to) ? row->duration_s : -1, &p[8]);
         fmt_int(b_talk, tel_call_status_terminal(to) ? row->talk_s : -1, &p[9]);
-        int r = cc_db_exec(conn, transition_sql, 10, p, NULL);
+        if (ended_now)
+                row->ended_event_sent = true;
+        p[10] = row->ended_event_sent ? "true" : "false";
+        int r = cc_db_exec(conn, transition_sql, 11, p, NULL);
         if (r == 0)
                 r = tel_event_call_updated(conn, row, from, at, t->traceparent);
         if (r == 0 && first_answer)
                 r = tel_event_call_answered(conn, row, t->traceparent);
-        if (r == 0 && tel_call_status_terminal(to))
+        if (r == 0 && ended_now)
                 r = tel_event_call_ended(conn, row, t->traceparent);
+        if (r == 0 && row->contact_id[0])
+                r = tel_campaign_call_progress(conn, c, row->contact_id, t->traceparent);
         return r;
 }
 

@@ -33,6 +33,9 @@ static const struct cc_config_var telephony_config[] = {
      "largest contact import (CSV upload) accepted; larger ones get 413"},
     {"CC_DEFAULT_COUNTRY_CODE", CC_CONFIG_STRING, "1", 1, 3, &tel_cfg.default_country_code,
      "calling code assumed for phone numbers written without one (E.164 normalisation)"},
+    {"CC_WORKER_INTERVAL_MS", CC_CONFIG_INT, "500", 10, 60000, &tel_cfg.worker_interval_ms,
+     "how often the background worker looks for wrap-ups to end, callers to overflow and "
+     "contacts to dial when nothing wakes it sooner"},
 };
 
 static struct cc_http_route *all_routes;
@@ -145,6 +148,16 @@ static int tel_init(struct cc_service *svc)
                 return -EAGAIN;
         }
         cc_service_set_state(svc, tel);
+        tel->worker = tel_worker_new(svc);
+        if (!tel->worker) {
+                cc_log_error(NULL, "telephony: cannot start the background worker");
+                cc_service_set_state(svc, NULL);
+                tel_ingest_free(tel->ingest);
+                cc_secretbox_free(tel->box);
+                cc_twilio_free(tel->twilio);
+                free(tel);
+                return -EAGAIN;
+        }
         return 0;
 }
 
@@ -153,6 +166,7 @@ static void tel_fini(struct cc_service *svc)
         struct tel *tel = tel_of(svc);
         if (!tel)
                 return;
+        tel_worker_free(tel->worker);
         tel_ingest_free(tel->ingest);
         cc_twilio_free(tel->twilio);
         cc_secretbox_free(tel->box);

@@ -22,6 +22,7 @@ struct tel_config {
         long long twilio_timeout_ms;
         long long upload_max_bytes; /* CC_UPLOAD_MAX_BYTES: largest CSV import accepted (413) */
         char *default_country_code; /* CC_DEFAULT_COUNTRY_CODE: for numbers written without one */
+        long long worker_interval_ms; /* CC_WORKER_INTERVAL_MS: the worker's round when idle */
 };
 extern struct tel_config tel_cfg;
 
@@ -31,6 +32,7 @@ struct tel {
         struct tel_ingest *ingest; /* applies status callbacks in batches (webhooks.c) */
         struct cc_twilio *twilio;  /* REST client, NULL without CC_TWILIO_API_BASE */
         struct cc_secretbox *box;  /* NULL without CC_SECRETS_KEY_FILE: own credentials refused */
+        struct tel_worker *worker; /* routing, wrap-ups, overflow, the dialer (worker.c) */
 };
 struct tel *tel_of(struct cc_service *svc);
 /* The service's state for a request. */
@@ -237,9 +239,9 @@ int tel_number_delete(struct cc_db_conn *conn, const char *org_id, const char *i
 /* ---- ivr.c / store_ivr.c: the IVR as Twilio hears it ---- */
 /* TwiML (heap) for a new inbound call of org: the active configuration's main menu as a
  * <Gather> whose action is the ivr webhook, or straight to the default queue when the org has no
- * IVR. */
+ * IVR. ret_action/ret_target (may be NULL) say what was chosen, as for a gather. */
 char *tel_ivr_voice_twiml(struct cc_db_conn *conn, const char *org_id, const char *call_id,
-                          size_t *ret_len);
+                          size_t *ret_len, char ret_action[16], char ret_target[128]);
 /* TwiML (heap) answering a gather: digits (NULL/"" = no input) pressed in menu_id at attempt
  * (1-based): the option's action (submenu, queue, transfer, voicemail with <Record>, hangup),
  * or the no-input / invalid-input handling with repeat up to max_retries. ret_action/ret_target
@@ -328,6 +330,11 @@ int tel_agent_set_status(struct cc_db_conn *conn, const char *org_id, const char
 int tel_event_agent_status(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
                            enum tel_agent_status previous, int previous_duration_s,
                            int64_t at_ms, const char *traceparent) CC_MUSTCHECK;
+/* Where an offer to the agent rings (the `to` of its leg): its metadata.endpoint
+ * ("client:<identity>", "sip:..." or an E.164 number, checked when written), else
+ * "client:<user_id>". -ENOENT when org has no such agent. */
+int tel_agent_endpoint(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
+                       char ret_to[256]) CC_MUSTCHECK;
 extern const struct cc_http_route tel_agents_routes[];
 extern const size_t tel_agents_nroutes;
 
@@ -341,9 +348,14 @@ struct tel_queue {
 };
 /* The org's queue named `ref` (case-insensitive) or with id `ref`; with create, a queue of
  * that name with the defaults is made when none exists (an IVR option naming a queue works
- * before anyone configured it). -ENOENT otherwise. */
+ * before anyone configured it). -ENOENT otherwise (a ref shaped like an id is never made into
+ * a name). Inside a transaction the queue stays locked against deletion (FOR KEY SHARE) until
+ * it ends: resolve in the transaction that puts the call in the queue. */
 int tel_queue_resolve(struct cc_db_conn *conn, const char *org_id, const char *ref, bool create,
                       struct tel_queue *ret) CC_MUSTCHECK;
+/* Where a leg can be dialled: a phone number (an optional '+' and 8 to 15 digits, written back
+ * with the '+'), client:<identity> or sip:<address>. false when `in` is none of them. */
+bool tel_dial_target_normalize(const char *in, char out[256]);
 extern const struct cc_http_route tel_queues_routes[];
 extern const size_t tel_queues_nroutes;
 
@@ -369,7 +381,36 @@ int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row,
 int tel_route_wrap_up_done(struct cc_db_conn *conn, const char *org_id, const char *call_id,
                            int64_t at_ms, const char *traceparent) CC_MUSTCHECK;
 
+/* The caller's side of a call waiting for an agent: its conference, not started until an agent
+ * joins, with hold music from our hold webhook; the caller leaving ends it. */
+void tel_route_wait_twiml(struct cc_twiml *t, const char *call_id);
+/* What the status callbacks of an agent's leg (the offer's call to the agent) say. */
+enum tel_leg_event { TEL_LEG_PROGRESS, TEL_LEG_ANSWERED, TEL_LEG_ENDED };
+/* The organization of an offer (to check the callback's signature against). -ENOENT. */
+int tel_route_offer_org(struct cc_db_conn *conn, const char *offer_id,
+                        char ret_org_id[CC_UUID_LEN + 1]) CC_MUSTCHECK;
+/* Applies an agent leg's callback in its own transaction: ANSWERED connects the agent to the
+ * call (call IN_PROGRESS with its agent, queue wait fixed, agent BUSY when at capacity);
+ * ENDED before that is a missed offer (load released, the call waits for the next agent);
+ * ENDED after it means the agent hung up: *ret_hangup (may be NULL) is set and ret_call gets
+ * the customer's call to hang up. 0, or -ENOENT for an unknown offer. */
+int tel_route_offer_event(struct cc_db_conn *conn, const char *offer_id, const char *sid,
+                          enum tel_leg_event ev, const char *traceparent, bool *ret_hangup,
+                          struct tel_call *ret_call) CC_MUSTCHECK;
+/* The worker's rounds, each in its own transactions; each returns how much it did (>= 0) or a
+ * negative errno. Dial PENDING offers through Twilio; hang up agents' legs no longer needed;
+ * end wrap-ups whose time is up; move calls that waited longer than their queue allows to the
+ * overflow action; route every organization that has calls waiting (a backstop for kicks). */
+int tel_route_dial_offers(struct cc_db_conn *conn, struct tel *tel) CC_MUSTCHECK;
+int tel_route_release_legs(struct cc_db_conn *conn, struct tel *tel) CC_MUSTCHECK;
+int tel_route_expire_wrap_ups(struct cc_db_conn *conn) CC_MUSTCHECK;
+int tel_route_overflow(struct cc_db_conn *conn, struct tel *tel) CC_MUSTCHECK;
+int tel_route_backstop(struct cc_db_conn *conn) CC_MUSTCHECK;
+
 /* ---- worker.c: the service's background work ---- */
+struct tel_worker;
+struct tel_worker *tel_worker_new(struct cc_service *svc);
+void tel_worker_free(struct tel_worker *w);
 /* Wakes the worker at once: offers to dial, routing, the dialer. Safe from any thread. */
 void tel_worker_kick(struct tel *tel);
 

@@ -14,6 +14,9 @@
 #include "cc/log.h"
 #include "telephony.h"
 
+/* Twilio's own hold music, the one its queues play by default. */
+#define HOLD_MUSIC_URL "https://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+
 /* A verified callback: its fields and the account whose token signed it. */
 struct hook {
         struct cc_kv *fields;
@@ -164,6 +167,66 @@ static void reply_conference(struct cc_http_req *req, const struct tel_call *cal
         reply_twiml(req, doc, len);
 }
 
+/* A caller the IVR (or a campaign) sends to a queue: the call waits there from now and a routing
+ * pass runs at once, so an agent who is free gets it without waiting for the worker's round.
+ * Failures are logged, not answered: the caller is already in the conference, and the worker's
+ * backstop routes it later. */
+static void route_to_queue(struct cc_http_req *req, struct cc_db_conn *conn, const char *org_id,
+                           const char *call_id, const char *queue_ref, const char *traceparent)
+{
+        struct tel_queue q;
+        int r = cc_db_begin(conn);
+        if (r == 0)
+                r = tel_queue_resolve(conn, org_id, queue_ref, true, &q);
+        if (r == 0)
+                r = tel_route_enqueue(conn, org_id, call_id, &q, traceparent);
+        if (r == 0)
+                r = cc_db_commit(conn);
+        if (r < 0) {
+                cc_db_rollback(conn);
+                cc_log_warn(cc_http_req_id(req), "call %s: cannot enter queue %s: %s", call_id,
+                            queue_ref, strerror(-r));
+                return;
+        }
+        (void)!tel_route_org(conn, org_id, NULL);
+        tel_worker_kick(tel_req(req));
+}
+
+/* The TwiML of an inbound call's IVR, and its queue when that is where it sends the caller. */
+static void reply_ivr_voice(struct cc_http_req *req, struct cc_db_conn *conn,
+                            const struct tel_call *call, const char *traceparent)
+{
+        char action[16], target[128];
+        size_t len;
+        char *doc = tel_ivr_voice_twiml(conn, call->org_id, call->id, &len, action, target);
+        if (!doc) {
+                cc_http_reply_error(req, 503, "Database unavailable");
+                return;
+        }
+        if (strcmp(action, "queue") == 0)
+                route_to_queue(req, conn, call->org_id, call->id, target, traceparent);
+        reply_twiml(req, doc, len);
+}
+
+/* An answered campaign call waits in the campaign's queue for an agent; any other answered
+ * outbound call goes straight into its conference. */
+static void reply_outbound_answer(struct cc_http_req *req, struct cc_db_conn *conn,
+                                  const struct tel_call *call, const char *traceparent)
+{
+        char queue_id[CC_UUID_LEN + 1];
+        if (!call->campaign_id[0] ||
+            tel_campaign_queue(conn, call->org_id, call->campaign_id, queue_id) < 0) {
+                reply_conference(req, call);
+                return;
+        }
+        route_to_queue(req, conn, call->org_id, call->id, queue_id, traceparent);
+        struct cc_twiml *t = cc_twiml_new();
+        tel_route_wait_twiml(t, call->id);
+        size_t len;
+        char *doc = cc_twiml_finish(t, &len);
+        reply_twiml(req, doc, len);
+}
+
 static void h_voice(struct cc_http_req *req)
 {
         struct cc_db_conn *conn = cc_service_req_db(req);
@@ -186,16 +249,10 @@ static void h_voice(struct cc_http_req *req)
                         cc_http_reply_error(req, 403, "Invalid webhook signature");
                         goto out;
                 }
-                if (!call.inbound) {
-                        reply_conference(req, &call);
-                        goto out;
-                }
-                size_t len;
-                char *doc = tel_ivr_voice_twiml(conn, call.org_id, call.id, &len);
-                if (!doc)
-                        cc_http_reply_error(req, 503, "Database unavailable");
+                if (!call.inbound)
+                        reply_outbound_answer(req, conn, &call, h.traceparent);
                 else
-                        reply_twiml(req, doc, len);
+                        reply_ivr_voice(req, conn, &call, h.traceparent);
                 goto out;
         }
         if (r != -ENOENT) {
@@ -236,12 +293,7 @@ static void h_voice(struct cc_http_req *req)
                         goto out;
                 }
         }
-        size_t len;
-        char *doc = tel_ivr_voice_twiml(conn, org_id, call.id, &len);
-        if (!doc)
-                cc_http_reply_error(req, 503, "Database unavailable");
-        else
-                reply_twiml(req, doc, len);
+        reply_ivr_voice(req, conn, &call, h.traceparent);
 out:
         cc_db_release(conn);
 }
@@ -623,10 +675,94 @@ static void h_ivr(struct cc_http_req *req)
         char *doc = tel_ivr_gather_twiml(
             conn, call.org_id, call.id, menu && cc_uuid_valid(menu) ? menu : NULL,
             cc_kv_get(h.fields, h.n, "Digits"), attempt, &len, action, target);
-        if (!doc)
+        if (!doc) {
                 cc_http_reply_error(req, 503, "Database unavailable");
-        else
+                goto out;
+        }
+        if (strcmp(action, "queue") == 0)
+                route_to_queue(req, conn, call.org_id, call.id, target, h.traceparent);
+        reply_twiml(req, doc, len);
+out:
+        cc_db_release(conn);
+}
+
+/* What a caller waiting for an agent hears (the conference's waitUrl); Twilio plays it again
+ * when it ends. */
+static void h_hold(struct cc_http_req *req)
+{
+        struct cc_db_conn *conn = cc_service_req_db(req);
+        if (!conn)
+                return;
+        struct hook h;
+        if (hook_open(req, conn, &h) == 0) {
+                struct cc_twiml *t = cc_twiml_new();
+                cc_twiml_leaf(t, "Say", NULL,
+                              "All our agents are busy. Please stay on the line; your call will "
+                              "be answered in the order it was received.");
+                const char *attrs[] = {"loop", "2", NULL};
+                cc_twiml_leaf(t, "Play", attrs, HOLD_MUSIC_URL);
+                size_t len;
+                char *doc = cc_twiml_finish(t, &len);
                 reply_twiml(req, doc, len);
+        }
+        cc_db_release(conn);
+}
+
+/* Status callbacks of an agent's leg (an offer ringing the agent): answered, the call is the
+ * agent's; ended before that, the next agent gets it; ended after, the agent hung up and the
+ * caller is hung up too. */
+static void h_agent_status(struct cc_http_req *req)
+{
+        struct cc_db_conn *conn = cc_service_req_db(req);
+        if (!conn)
+                return;
+        struct hook h;
+        char org_id[CC_UUID_LEN + 1];
+        if (hook_open(req, conn, &h) < 0)
+                goto out;
+        static const char *const need[] = {"CallSid", "CallStatus", NULL};
+        if (require(req, &h, need) < 0)
+                goto out;
+        const char *offer = cc_http_req_query(req, "offer");
+        int r = tel_route_offer_org(conn, offer, org_id);
+        if (r == -ENOENT) {
+                reply_envelope(req, "Offer not found", NULL);
+                goto out;
+        }
+        if (r < 0) {
+                cc_http_reply_error(req, 503, "Database unavailable");
+                goto out;
+        }
+        if (!hook_owns(conn, req, &h, org_id)) {
+                cc_http_reply_error(req, 403, "Invalid webhook signature");
+                goto out;
+        }
+        const char *status = cc_kv_get(h.fields, h.n, "CallStatus");
+        enum tel_call_status st = tel_call_status_from_twilio(status);
+        enum tel_leg_event ev = tel_call_status_terminal(st)   ? TEL_LEG_ENDED
+                                : st == TEL_CALL_IN_PROGRESS ? TEL_LEG_ANSWERED
+                                                             : TEL_LEG_PROGRESS;
+        bool hangup = false;
+        struct tel_call call;
+        r = tel_route_offer_event(conn, offer, cc_kv_get(h.fields, h.n, "CallSid"), ev,
+                                  h.traceparent, &hangup, &call);
+        if (r < 0 && r != -ENOENT) {
+                cc_http_reply_error(req, 503, "Database unavailable");
+                goto out;
+        }
+        if (hangup && call.twilio_sid[0]) {
+                const struct cc_kv fields[] = {{"Status", "completed"}};
+                char err[512];
+                if (tel_twilio_update_call(conn, tel_req(req), &call, fields, 1, err,
+                                           sizeof(err)) < 0)
+                        cc_log_warn(cc_http_req_id(req), "call %s: cannot hang up: %s", call.id,
+                                    err);
+        }
+        if (ev == TEL_LEG_ENDED) {
+                (void)!tel_route_org(conn, org_id, NULL);
+                tel_worker_kick(tel_req(req));
+        }
+        reply_envelope(req, "Agent leg updated", NULL);
 out:
         cc_db_release(conn);
 }
@@ -642,6 +778,9 @@ const struct cc_http_route tel_webhook_routes[] = {
     {"POST", "/api/webhooks/twilio/recording", h_recording, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
     {"POST", "/api/webhooks/twilio/transcription", h_transcription, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
     {"POST", "/api/webhooks/twilio/ivr", h_ivr, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
+    {"POST", "/api/webhooks/twilio/hold", h_hold, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
+    {"POST", "/api/webhooks/twilio/agent-status", h_agent_status, CC_ROLE_NONE,
+     CC_HTTP_RAW_BODY},
     {"GET", "/api/webhooks/health", h_health, CC_ROLE_NONE, 0},
 };
 const size_t tel_webhook_nroutes = CC_ARRAY_SIZE(tel_webhook_routes);

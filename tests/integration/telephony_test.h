@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -183,4 +186,118 @@ static inline void tt_suite_setup(void)
 static inline void tt_suite_teardown(void)
 {
         cc_test_drop_schemas(tt_prefix);
+}
+
+/* ---- a twilio-sim process (CC_TEST_TWILIO_SIM) and a service it can call back ---- */
+
+#define TT_SIM_AC  "AC0123456789abcdef0123456789abcdef"
+#define TT_SIM_TOK "platform-token-0123456789"
+
+static pid_t tt_sim_pid;
+static char tt_sim_base[64];
+
+/* Starts the simulator with the platform account TT_SIM_AC and the given ring and talk times. */
+static inline void tt_sim_start(int ring_ms, int talk_ms)
+{
+        const char *bin = cc_test_env("CC_TEST_TWILIO_SIM");
+        char ready[128], ring[16], talk[16];
+        snprintf(ready, sizeof(ready), "/tmp/twsim-%d.port", (int)getpid());
+        unlink(ready);
+        snprintf(ring, sizeof(ring), "%d", ring_ms);
+        snprintf(talk, sizeof(talk), "%d", talk_ms);
+        char *const argv[] = {(char *)bin, "--port",      "0",       "--ready-file", ready,
+                              "--account", TT_SIM_AC ":" TT_SIM_TOK, "--ring-ms",    ring,
+                              "--talk-ms", talk,          "--log-level", "error",    NULL};
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                /* A failed assertion ends the test's process at once: take the simulator along. */
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                execv(bin, argv);
+                _exit(127);
+        }
+        tt_sim_pid = pid;
+        int port = 0;
+        bool ok = CC_TEST_WAIT(({
+                                       FILE *f = fopen(ready, "r");
+                                       bool got = f && fscanf(f, "%d", &port) == 1 && port > 0;
+                                       if (f)
+                                               fclose(f);
+                                       got;
+                               }),
+                               10000, 10);
+        ck_assert_msg(ok, "twilio-sim did not write %s", ready);
+        unlink(ready);
+        snprintf(tt_sim_base, sizeof(tt_sim_base), "http://127.0.0.1:%d", port);
+}
+
+static inline void tt_sim_stop(void)
+{
+        if (tt_sim_pid <= 0)
+                return;
+        kill(tt_sim_pid, SIGTERM);
+        int status;
+        if (!CC_TEST_WAIT(waitpid(tt_sim_pid, &status, WNOHANG) != 0, 10000, 10)) {
+                kill(tt_sim_pid, SIGKILL);
+                waitpid(tt_sim_pid, &status, 0);
+        }
+        tt_sim_pid = 0;
+}
+
+/* A request to the simulator's control API; the JSON answer when it is 200, else NULL. */
+static inline json_object *tt_sim_request(const char *method, const char *path, const char *body)
+{
+        char url[256];
+        snprintf(url, sizeof(url), "%s%s", tt_sim_base, path);
+        const char *hdrs[] = {"Content-Type: application/json", NULL};
+        struct cc_test_response resp;
+        cc_test_http(method, url, body, body ? strlen(body) : 0, hdrs, &resp);
+        json_object *doc = resp.status == 200 ? json_tokener_parse(resp.body) : NULL;
+        cc_test_response_fini(&resp);
+        return doc;
+}
+
+/* The simulator's calls to `to` (most recent last) as a JSON array (owned by *ret_doc). */
+static inline json_object *tt_sim_calls_to(const char *to, json_object **ret_doc)
+{
+        json_object *doc = tt_sim_request("GET", "/sim/calls", NULL);
+        json_object *calls = json_object_object_get(doc, "calls");
+        json_object *out = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(calls); i++) {
+                json_object *c = json_object_array_get_idx(calls, i);
+                if (tt_str(c, "to") && strcmp(tt_str(c, "to"), to) == 0)
+                        json_object_array_add(out, json_object_get(c));
+        }
+        json_object_put(doc);
+        *ret_doc = out;
+        return out;
+}
+
+/* Starts the service with CC_PUBLIC_BASE_URL at its own address, so what the simulator is told
+ * to call back reaches this in-process service; the platform account is the simulator's. */
+static inline struct cc_service *tt_start_reachable(void)
+{
+        tt_env(tt_sim_base, TT_SIM_AC, TT_SIM_TOK);
+        int port = cc_test_free_port();
+        char port_s[16], base[64];
+        snprintf(port_s, sizeof(port_s), "%d", port);
+        snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+        setenv("CC_HTTP_PORT", port_s, 1);
+        setenv("CC_PUBLIC_BASE_URL", base, 1);
+        struct cc_service *svc = NULL;
+        char err[512];
+        ck_assert_msg(cc_service_start(&tt_def, &svc, err, sizeof(err)) == 0, "start: %s", err);
+        return svc;
+}
+
+/* Runs one statement in the test's schema (fails the test on error). */
+static inline void tt_sql(const char *sql)
+{
+        struct cc_db_pool *pool = cc_test_pool(tt_schema, 1, 5000);
+        struct cc_db_conn *conn;
+        ck_assert_int_eq(cc_db_acquire(pool, &conn), 0);
+        int r = cc_db_exec(conn, sql, 0, NULL, NULL);
+        ck_assert_msg(r == 0, "%s: %s", sql, cc_db_error(conn));
+        cc_db_release(conn);
+        cc_db_pool_free(pool);
 }

@@ -627,7 +627,7 @@ static void gather(struct cc_db_conn *conn, const char *org_id, const char *call
 static char *voice(struct cc_db_conn *conn, const char *org_id, const char *call_id)
 {
         size_t len = 0;
-        char *doc = tel_ivr_voice_twiml(conn, org_id, call_id, &len);
+        char *doc = tel_ivr_voice_twiml(conn, org_id, call_id, &len, NULL, NULL);
         ck_assert_ptr_nonnull(doc);
         ck_assert_uint_eq(len, strlen(doc));
         return doc;
