@@ -78,6 +78,7 @@ struct cc_http_server {
         pthread_cond_t idle_cond;
         char **cors_origins; /* allowed Origin values; none: CORS off */
         size_t ncors_origins;
+        bool has_uploads; /* a route is CC_HTTP_UPLOAD */
 };
 
 /* A deferred request's reply may be made on another thread before or after the handler's
@@ -108,6 +109,8 @@ struct cc_http_req {
         char scratch[160]; /* decoded path parameters of a usual-length path */
         char *body;        /* heap, NUL-terminated */
         size_t body_len, body_cap;
+        size_t max_body;      /* this request's limit (its route's) */
+        size_t content_length; /* as announced, 0 when not */
         size_t discarded;
         bool too_large;
         json_object *json;
@@ -815,16 +818,41 @@ static void req_free(struct cc_http_req *req)
         }
 }
 
-static bool content_length_too_large(struct MHD_Connection *conn, size_t max)
+/* Records the announced length; true when it is beyond the request's limit. */
+static bool content_length_too_large(struct cc_http_req *req)
 {
-        const char *cl =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (!cl)
                 return false;
         char *end;
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
-        return errno == ERANGE || (end != cl && n > max);
+        if (errno == ERANGE || (end != cl && n > req->max_body))
+                return true;
+        if (end != cl && *end == '\0')
+                req->content_length = (size_t)n;
+        return false;
+}
+
+/* The body limit of the route a request is for, looked up before its body is read; the
+ * dispatch matches again after (with the HEAD and 405 rules), which costs a lookup only on
+ * servers that have upload routes. */
+static size_t request_body_limit(struct cc_http_req *req)
+{
+        struct cc_http_server *srv = req->srv;
+        if (!srv->has_uploads)
+                return srv->cfg.max_body;
+        size_t scratch_len = strlen(req->path) + 1;
+        char *scratch = scratch_len <= sizeof(req->scratch)
+                            ? req->scratch
+                            : cc_arena_alloc(cc_http_req_arena(req), scratch_len);
+        struct cc_route_match m;
+        if (cc_router_match(srv->router, req->method, req->path, scratch, scratch_len, &m, NULL,
+                            0) < 0)
+                return srv->cfg.max_body;
+        const struct route_entry *e = m.handler;
+        return e->route.flags & CC_HTTP_UPLOAD ? srv->cfg.max_upload : srv->cfg.max_body;
 }
 
 /* Two framings for one body are how requests get smuggled past a proxy that picks the other
@@ -846,11 +874,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 {
         struct cc_http_server *srv = cls;
         struct cc_http_req *req = *con_cls;
-        size_t max_body = srv->cfg.max_body;
 
         if (!req) {
                 req = req_new(srv, conn, url, method);
                 *con_cls = req;
+                req->max_body = request_body_limit(req);
                 /* MHD builds the reply head in what is left of the connection's memory: with
                  * a request head close to the limit the handler would run and its reply be
                  * dropped with the connection, so such requests are refused up front. */
@@ -868,13 +896,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 }
                 /* Answering before the body is read makes MHD close the connection afterwards,
                  * which is what an oversized upload deserves. */
-                if (content_length_too_large(conn, max_body)) {
+                if (content_length_too_large(req)) {
                         req->too_large = true;
                         reply_detail(req, 413, "Request body too large");
                 }
                 return req->queue_failed ? MHD_NO : MHD_YES;
         }
 
+        size_t max_body = req->max_body;
         if (*upload_data_size > 0) {
                 size_t n = *upload_data_size;
                 *upload_data_size = 0;
@@ -893,6 +922,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                         req->body = NULL;
                         req->body_len = req->body_cap = 0;
                         return MHD_YES;
+                }
+                /* An announced length is allocated at once: growing by doubling would
+                 * hold an upload twice while it is copied, and up to twice its size after. */
+                if (!req->body_cap && req->content_length >= n) {
+                        req->body_cap = req->content_length + 1;
+                        req->body = cc_xmalloc(req->body_cap);
                 }
                 if (req->body_len + n + 1 > req->body_cap) {
                         size_t cap = req->body_cap ? req->body_cap : 1024;
@@ -1048,6 +1083,8 @@ struct cc_http_server *cc_http_server_new(const struct cc_http_server_config *cf
         srv->cfg = *cfg;
         if (srv->cfg.max_body == 0)
                 srv->cfg.max_body = DEFAULT_MAX_BODY;
+        if (srv->cfg.max_upload == 0)
+                srv->cfg.max_upload = srv->cfg.max_body;
         srv->service = cc_xstrdup(cfg->service ? cfg->service : "cc");
         srv->cfg.service = srv->service;
         if (cfg->bind_addr) {
@@ -1066,9 +1103,11 @@ struct cc_http_server *cc_http_server_new(const struct cc_http_server_config *cf
         srv->router = cc_router_new();
         /* Entries are never moved: the router holds pointers to them. */
         srv->routes = cc_xcalloc(nroutes + CC_ARRAY_SIZE(builtin_routes), sizeof(*srv->routes));
-        for (size_t i = 0; i < nroutes; i++)
+        for (size_t i = 0; i < nroutes; i++) {
                 if (add_route(srv, &routes[i], false, err, err_len) < 0)
                         goto fail;
+                srv->has_uploads = srv->has_uploads || (routes[i].flags & CC_HTTP_UPLOAD);
+        }
         for (size_t i = 0; i < CC_ARRAY_SIZE(builtin_routes); i++)
                 if (add_route(srv, &builtin_routes[i], true, err, err_len) < 0)
                         goto fail;

@@ -199,6 +199,12 @@ const struct cc_http_route frontdoor_routes[] = {
     {"GET", "/api/telephony/numbers", h_telephony, ADM, RAW},
     {"POST", "/api/telephony/numbers", h_telephony, ADM, RAW},
     {"DELETE", "/api/telephony/numbers/{number_id}", h_telephony, ADM, RAW},
+    /* queues (not in the contract: ours); anyone reads them, supervisors change them */
+    {"GET", "/api/queues/", h_telephony, ANY, RAW},
+    {"POST", "/api/queues/", h_telephony, SUP, RAW},
+    {"GET", "/api/queues/{queue_id}", h_telephony, ANY, RAW},
+    {"PUT", "/api/queues/{queue_id}", h_telephony, SUP, RAW},
+    {"DELETE", "/api/queues/{queue_id}", h_telephony, SUP, RAW},
 
     /* sms (and email, which the contract suggests sms owns) */
     {"GET", "/api/sms/inbox", h_sms, ANY, RAW},

@@ -17,7 +17,7 @@ struct tel_agent {
 struct tel_agent_fields {
         bool set_max_capacity, set_skills, set_language, set_metadata;
         int max_capacity;
-        const char *skills_json;   /* a JSON array of strings */
+        const char *skills_json; /* a JSON array of strings */
         const char *language;
         const char *metadata_json; /* a JSON object; NULL clears */
 };

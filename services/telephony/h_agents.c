@@ -51,8 +51,7 @@ static void finish(struct cc_db_conn *conn, struct cc_http_req *req, int r)
                 reply_internal(req, r);
 }
 
-static void refuse(struct cc_db_conn *conn, struct cc_http_req *req, int status,
-                   const char *detail)
+static void refuse(struct cc_db_conn *conn, struct cc_http_req *req, int status, const char *detail)
 {
         cc_db_rollback(conn);
         cc_db_release(conn);

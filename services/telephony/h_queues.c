@@ -141,10 +141,10 @@ static void h_queues_get(struct cc_http_req *req)
  * stored queue afterwards (settle_overflow). */
 struct input {
         struct tel_queue_fields f;
-        bool target_given;       /* the body names overflow_target (null included) */
-        const char *target;      /* as given, NULL for null */
-        char target_norm[256];   /* what is stored */
-        char action[16];         /* the body's overflow_action, lower case; "" when not given */
+        bool target_given;     /* the body names overflow_target (null included) */
+        const char *target;    /* as given, NULL for null */
+        char target_norm[256]; /* what is stored */
+        char action[16];       /* the body's overflow_action, lower case; "" when not given */
 };
 
 static int int_field(json_object *body, const char *field, int64_t min, int64_t max, int *ret,
@@ -169,8 +169,8 @@ static int parse_input(json_object *body, bool create, struct input *in, struct 
                 snprintf(err->msg, sizeof(err->msg), "body: must be a JSON object");
                 return -EINVAL;
         }
-        int r = cc_json_get_string(body, "name", create ? CC_JSON_REQUIRED : 0, 1, 100, &f->name,
-                                   err);
+        int r =
+            cc_json_get_string(body, "name", create ? CC_JSON_REQUIRED : 0, 1, 100, &f->name, err);
         if (r == -EINVAL)
                 return r;
         if (f->name && f->name[strspn(f->name, " \t\r\n")] == '\0') {
@@ -220,8 +220,7 @@ static int parse_input(json_object *body, bool create, struct input *in, struct 
         if (action) {
                 for (size_t i = 0; overflow_actions[i]; i++)
                         if (strcasecmp(action, overflow_actions[i]) == 0)
-                                snprintf(in->action, sizeof(in->action), "%s",
-                                         overflow_actions[i]);
+                                snprintf(in->action, sizeof(in->action), "%s", overflow_actions[i]);
                 if (!in->action[0]) {
                         snprintf(err->msg, sizeof(err->msg),
                                  "overflow_action: must be one of voicemail, hangup, queue, "
@@ -247,10 +246,10 @@ static int settle_overflow(struct cc_db_conn *conn, const char *org_id, struct i
         struct tel_queue_fields *f = &in->f;
         if (!in->action[0] && !in->target_given && current)
                 return 0;
-        const char *action = in->action[0]  ? in->action
-                             : current      ? current->overflow_action
-                                            : "voicemail";
-        const char *target = in->target_given ? in->target
+        const char *action = in->action[0] ? in->action
+                             : current     ? current->overflow_action
+                                           : "voicemail";
+        const char *target = in->target_given                         ? in->target
                              : current && current->overflow_target[0] ? current->overflow_target
                                                                       : NULL;
         if (in->action[0])

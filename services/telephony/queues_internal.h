@@ -13,7 +13,7 @@ struct tel_queue_fields {
         const char *description; /* NULL clears */
         const char *skills_json; /* a JSON array of strings; NULL: unset */
         int priority, wrap_up_seconds, service_level_seconds, max_wait_seconds; /* < 0: unset */
-        const char *overflow_action;                                           /* NULL: unset */
+        const char *overflow_action;                                            /* NULL: unset */
         bool set_overflow_target;
         const char *overflow_target; /* NULL clears */
         int active;                  /* < 0: unset, else 0 or 1 */

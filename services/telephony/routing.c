@@ -375,13 +375,13 @@ static int offer_accepted(struct cc_db_conn *conn, struct offer *o, struct tel_c
         int64_t at = cc_now_ms();
         char now[24];
         fmt_ll(now, at);
-        const char *p[] = {o->org_id, o->call_id, o->agent_id, now};
+        const char *p[] = {o->org_id, o->call_id, now};
         int r = set_offer(conn, o, "ACCEPTED", sid, false);
         if (r == 0)
                 r = cc_db_exec(conn,
                                "UPDATE calls SET queue_state = 'CONNECTED', connected_at = " TS(
-                                   "$4") " WHERE org_id = $1 AND id = $2",
-                               4, p, NULL);
+                                   "$3") " WHERE org_id = $1 AND id = $2",
+                               3, p, NULL);
         if (r < 0)
                 return r;
         snprintf(row->queue_state, sizeof(row->queue_state), "CONNECTED");

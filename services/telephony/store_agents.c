@@ -71,8 +71,9 @@ static int64_t col_i64(PGresult *res, int row, int c)
 
 /* ---- presence ---- */
 
-static const char lock_status_sql[] = "SELECT status, " MS("status_since") ", wrap_call_id "
-                                      "FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE";
+static const char lock_status_sql[] =
+    "SELECT status, " MS("status_since") ", wrap_call_id "
+                                         "FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE";
 
 /* clang-format off */
 static const char set_status_sql[] =
@@ -163,8 +164,8 @@ int tel_event_agent_status(struct cc_db_conn *conn, const char *org_id, const ch
         size_t len = 0;
         uint8_t *packed = cc_event_pack(&env, &len);
         PQclear(res); /* after packing: user_id points into it */
-        r = cc_outbox_add(conn, AGENTS_TOPIC, agent_id, event_id, env.type, env.traceparent,
-                          packed, len);
+        r = cc_outbox_add(conn, AGENTS_TOPIC, agent_id, event_id, env.type, env.traceparent, packed,
+                          len);
         free(packed);
         return r;
 }
@@ -340,9 +341,9 @@ enum {
 };
 
 static const char get_sql[] = AGENT_SELECT "WHERE a.org_id = $1 AND a.id = $2";
-static const char list_sql[] = AGENT_SELECT
-    "WHERE a.org_id = $1 AND ($2::text IS NULL OR a.status = $2::text) "
-    "ORDER BY a.created_at DESC, a.id DESC OFFSET $3 LIMIT $4";
+static const char list_sql[] =
+    AGENT_SELECT "WHERE a.org_id = $1 AND ($2::text IS NULL OR a.status = $2::text) "
+                 "ORDER BY a.created_at DESC, a.id DESC OFFSET $3 LIMIT $4";
 
 static json_object *parsed(PGresult *res, int row, int c)
 {

@@ -58,9 +58,8 @@ static void add_int(json_object *o, const char *field, PGresult *res, int row, i
 {
         json_object_object_add(
             o, field,
-            json_object_new_int64(PQgetisnull(res, row, c)
-                                      ? 0
-                                      : strtoll(PQgetvalue(res, row, c), NULL, 10)));
+            json_object_new_int64(
+                PQgetisnull(res, row, c) ? 0 : strtoll(PQgetvalue(res, row, c), NULL, 10)));
 }
 
 static json_object *json_from_result(PGresult *res, int row)
@@ -79,8 +78,8 @@ static json_object *json_from_result(PGresult *res, int row)
         add_int(o, "max_wait_seconds", res, row, COL_MAX_WAIT);
         cc_json_add_string(o, "overflow_action", val(res, row, COL_OVERFLOW_ACTION));
         cc_json_add_string(o, "overflow_target", val(res, row, COL_OVERFLOW_TARGET));
-        json_object_object_add(
-            o, "active", json_object_new_boolean(PQgetvalue(res, row, COL_ACTIVE)[0] == 't'));
+        json_object_object_add(o, "active",
+                               json_object_new_boolean(PQgetvalue(res, row, COL_ACTIVE)[0] == 't'));
         add_int(o, "waiting_calls", res, row, COL_WAITING);
         add_int(o, "oldest_wait_seconds", res, row, COL_OLDEST);
         cc_json_add_time(o, "created_at", strtoll(PQgetvalue(res, row, COL_CREATED), NULL, 10));
@@ -235,7 +234,11 @@ struct assign {
 static size_t assignments(const struct tel_queue_fields *f, char b[4][16], struct assign out[11])
 {
         size_t n = 0;
-#define ADD(c, e, v) out[n++] = (struct assign){c, e, v}
+#define ADD(c, e, v)                                                                               \
+        out[n++] = (struct assign)                                                                 \
+        {                                                                                          \
+                c, e, v                                                                            \
+        }
         /* The skills come as a JSON array (the handler checked it holds strings). */
         if (f->name)
                 ADD("name", "", f->name);
@@ -362,7 +365,7 @@ int tel_queue_delete(struct cc_db_conn *conn, const char *org_id, const char *id
                        "AND queue_id = $2::uuid AND deleted_at IS NOT NULL",
                        2, p, NULL);
         if (r == 0)
-                r = cc_db_exec(conn, "DELETE FROM queues WHERE org_id = $1 AND id = $2::uuid", 2,
-                               p, NULL);
+                r = cc_db_exec(conn, "DELETE FROM queues WHERE org_id = $1 AND id = $2::uuid", 2, p,
+                               NULL);
         return r;
 }

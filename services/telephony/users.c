@@ -70,8 +70,7 @@ static int take_offline(struct cc_db_conn *conn, const char *org_id, const char 
         if (PQntuples(res) == 1) {
                 char agent_id[CC_UUID_LEN + 1];
                 snprintf(agent_id, sizeof(agent_id), "%s", PQgetvalue(res, 0, 0));
-                r = tel_agent_set_status(conn, org_id, agent_id, TEL_AGENT_OFFLINE, 0,
-                                         traceparent);
+                r = tel_agent_set_status(conn, org_id, agent_id, TEL_AGENT_OFFLINE, 0, traceparent);
                 if (r > 0)
                         r = 0; /* already offline */
         }

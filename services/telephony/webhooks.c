@@ -747,6 +747,8 @@ static void h_agent_status(struct cc_http_req *req)
         r = tel_route_offer_event(conn, offer, cc_kv_get(h.fields, h.n, "CallSid"), ev,
                                   h.traceparent, &hangup, &call);
         if (r < 0 && r != -ENOENT) {
+                cc_log_warn(cc_http_req_id(req), "offer %s: %s (%s)", offer, strerror(-r),
+                            cc_db_error(conn));
                 cc_http_reply_error(req, 503, "Database unavailable");
                 goto out;
         }

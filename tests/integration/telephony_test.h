@@ -48,7 +48,9 @@ static inline void tt_env(const char *twilio_base, const char *account_sid, cons
         cc_test_service_env(0);
         setenv("CC_HTTP_MAX_BODY", "65536", 1);
         setenv("CC_OUTBOX_POLL_MS", "200", 1);
-        setenv("CC_LOG_LEVEL", "error", 1);
+        /* CC_TEST_LOG_LEVEL=debug shows what the service does while a test runs */
+        const char *level = getenv("CC_TEST_LOG_LEVEL");
+        setenv("CC_LOG_LEVEL", level ? level : "error", 1);
         setenv("CC_SECRETS_KEY_FILE", tt_secrets_key_file(), 1);
         setenv("CC_PUBLIC_BASE_URL", "https://cc.example.com", 1);
         if (twilio_base)

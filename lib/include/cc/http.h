@@ -16,6 +16,10 @@ typedef void (*cc_http_handler_fn)(struct cc_http_req *req);
 
 /* Route flags. */
 #define CC_HTTP_RAW_BODY 1u /* do not parse the body as JSON (form posts, CSV uploads) */
+/* A file upload: its body may be as large as the server's max_upload rather than max_body.
+ * Whatever the limit, a body announced with a Content-Length is read into one allocation of
+ * that size. */
+#define CC_HTTP_UPLOAD 2u
 
 struct cc_http_route {
         const char *method;
@@ -35,6 +39,7 @@ struct cc_http_server_config {
         int port;                         /* 0 = pick a free port (tests) */
         int threads;                      /* 0 = 2 x cores */
         size_t max_body;                  /* bytes; larger bodies get 413; 0 = 1 MiB */
+        size_t max_upload;                /* the same for CC_HTTP_UPLOAD routes; 0 = max_body */
         int conn_timeout_s;               /* idle/slow connection timeout; 0 = 30 s */
         int max_json_depth;               /* default 32 */
         struct cc_jwt_verifier *verifier; /* borrowed; NULL = every authenticated route is 401 */
