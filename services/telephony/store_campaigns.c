@@ -691,20 +691,30 @@ int tel_campaign_call_progress(struct cc_db_conn *conn, const struct tel_call *c
         default:
                 return 0; /* still queued or ringing: the contact is DIALING already */
         }
-        /* The back-off doubles with each attempt: retry_delay, 2 x, 4 x ... */
+        /* The back-off, counted from the end of the call, doubles with each attempt:
+         * retry_delay, 2 x, 4 x ... */
         static const char sql[] =
             "UPDATE contacts t SET status = CASE WHEN $4 <> 'RETRY' THEN $4 "
             "WHEN t.attempts < c.max_attempts THEN 'PENDING' ELSE 'FAILED' END, "
             "next_attempt = CASE WHEN $4 = 'RETRY' AND t.attempts < c.max_attempts "
-            "THEN now() + make_interval(secs => c.retry_delay_seconds::double precision * "
+            "THEN coalesce('epoch'::timestamptz + $7::bigint * interval '1 millisecond', now()) "
+            "+ make_interval(secs => c.retry_delay_seconds::double precision * "
             "power(2, greatest(t.attempts, 1) - 1)) END, "
             "outcome = coalesce($5, t.outcome), updated_at = now() "
             "FROM campaigns c WHERE t.org_id = $1 AND t.id = $2 AND t.campaign_id = $3 "
             "AND c.org_id = $1 AND c.id = t.campaign_id AND t.status = ANY ($6::text[]) "
             "RETURNING t.status";
-        const char *p[] = {call->org_id, contact_id, call->campaign_id, next, outcome, from};
+        char ended[24];
+        snprintf(ended, sizeof(ended), "%" PRId64, call->ended_at_ms);
+        const char *p[] = {call->org_id,
+                           contact_id,
+                           call->campaign_id,
+                           next,
+                           outcome,
+                           from,
+                           call->ended_at_ms > 0 ? ended : NULL};
         PGresult *res = NULL;
-        int r = cc_db_exec(conn, sql, 6, p, &res);
+        int r = cc_db_exec(conn, sql, 7, p, &res);
         if (r < 0)
                 return r;
         bool final = PQntuples(res) == 1 && (strcmp(PQgetvalue(res, 0, 0), "COMPLETED") == 0 ||

@@ -658,6 +658,31 @@ static void expect_heard(struct heard *h, const char *body, const char *action, 
         heard_fini(h);
 }
 
+/* A caller sent to a queue waits in its call's conference with our hold music. */
+static char *waiting_xml(const char *before, const char *call_id)
+{
+        return cc_xasprintf("%s<Dial><Conference startConferenceOnEnter=\"false\" "
+                            "endConferenceOnExit=\"true\" beep=\"false\" "
+                            "waitUrl=\"https://cc.example.com/api/webhooks/twilio/hold\" "
+                            "waitMethod=\"POST\">cc-%s</Conference></Dial>",
+                            before, call_id);
+}
+
+static void expect_waiting_doc(const char *doc, const char *before, const char *call_id)
+{
+        char *want = waiting_xml(before, call_id);
+        expect_doc(doc, want);
+        free(want);
+}
+
+static void expect_waiting(struct heard *h, const char *before, const char *call_id,
+                           const char *queue)
+{
+        char *want = waiting_xml(before, call_id);
+        expect_heard(h, want, "queue", queue);
+        free(want);
+}
+
 START_TEST(telephony_ivr_twiml_menus_and_actions)
 {
         struct cc_service *svc = tt_start(NULL, NULL, NULL);
@@ -671,10 +696,10 @@ START_TEST(telephony_ivr_twiml_menus_and_actions)
 
         /* No IVR yet: straight to the default queue. */
         char *doc = voice(conn, sup.org_id, call);
-        expect_doc(doc, SAY_HOLD "<Enqueue>default</Enqueue>");
+        expect_waiting_doc(doc, SAY_HOLD, call);
         free(doc);
         gather(conn, sup.org_id, call, NULL, "1", 1, &h);
-        expect_heard(&h, SAY_HOLD "<Enqueue>default</Enqueue>", "queue", "default");
+        expect_waiting(&h, SAY_HOLD, call, "default");
 
         char *sub = make_menu(svc, &sup,
                               "{\"name\":\"Sub\",\"greeting\":\"https://cdn.example.com/sub.mp3\","
@@ -709,7 +734,7 @@ START_TEST(telephony_ivr_twiml_menus_and_actions)
         free(doc);
 
         gather(conn, sup.org_id, call, main_id, "1", 1, &h);
-        expect_heard(&h, "<Enqueue>sales</Enqueue>", "queue", "sales");
+        expect_waiting(&h, "", call, "sales");
         /* A submenu starts at attempt 1; an audio greeting is played. */
         char *gs = gather_xml(sub, 1, call, 3, "<Play>https://cdn.example.com/sub.mp3</Play>");
         gather(conn, sup.org_id, call, main_id, "2", 2, &h);
@@ -766,7 +791,7 @@ START_TEST(telephony_ivr_twiml_menus_and_actions)
         /* An inactive configuration is no IVR at all. */
         expect_call(svc, "PUT", "/api/ivr/config", "{\"active\":false}", sup.token, 200, NULL);
         doc = voice(conn, sup.org_id, call);
-        expect_doc(doc, SAY_HOLD "<Enqueue>default</Enqueue>");
+        expect_waiting_doc(doc, SAY_HOLD, call);
         free(doc);
 
         free(g1);
@@ -803,8 +828,7 @@ START_TEST(telephony_ivr_twiml_retries_and_escaping)
         expect_doc(doc, g1);
         free(doc);
         gather(conn, sup.org_id, call, id, "#", 1, &h);
-        expect_heard(&h, "<Enqueue>Sales &amp; &lt;Support&gt;</Enqueue>", "queue",
-                     "Sales & <Support>");
+        expect_waiting(&h, "", call, "Sales & <Support>");
 
         /* No input: the menu again, attempt by attempt, then goodbye. */
         char *g2 = gather_xml(id, 2, call, 9, say);
@@ -921,7 +945,7 @@ START_TEST(telephony_ivr_tenant_isolation)
         struct cc_db_conn *conn = cc_test_acquire(pool);
         struct heard h;
         gather(conn, b.org_id, "c", menu_a, "1", 1, &h);
-        expect_heard(&h, SAY_HOLD "<Enqueue>default</Enqueue>", "queue", "default");
+        expect_waiting(&h, SAY_HOLD, "c", "default");
         set_main_menu(svc, &b, menu_b);
         char *gb = gather_xml(menu_b, 1, "c", 5, "<Say>Hello B</Say>");
         gather(conn, b.org_id, "c", menu_a, "1", 1, &h);

@@ -31,6 +31,8 @@
 #define VOICE_HOOK    "/api/webhooks/twilio/voice"
 #define IVR_HOOK      "/api/webhooks/twilio/ivr"
 #define BAD_SIGNATURE "Invalid webhook signature"
+/* a caller sent to a queue waits in its conference with our hold music */
+#define WAITING "waitUrl=\"https://cc.example.com/api/webhooks/twilio/hold\""
 #define FORBID_SUP    "Supervisor or admin access required"
 
 #define WAIT_MS 15000
@@ -1013,7 +1015,7 @@ START_TEST(telephony_webhooks_voice_and_ivr)
         expect_forbidden(&r);
         ck_assert_int_eq(count_calls(), 0);
         post_hook(svc, VOICE_HOOK, &v1, PLAT_TOK, &r);
-        expect_twiml(&r, "<Enqueue>default</Enqueue>");
+        expect_twiml(&r, WAITING);
         tt_resp_fini(&r);
         json_object *items = list_calls(svc, &admin, &total);
         ck_assert_int_eq(total, 1);
@@ -1026,7 +1028,7 @@ START_TEST(telephony_webhooks_voice_and_ivr)
         json_object_put(items);
         /* Twilio's retry of the same call creates no second one */
         post_hook(svc, VOICE_HOOK, &v1, PLAT_TOK, &r);
-        expect_twiml(&r, "<Enqueue>default</Enqueue>");
+        expect_twiml(&r, WAITING);
         tt_resp_fini(&r);
         ck_assert_int_eq(count_calls(), 1);
 
@@ -1052,7 +1054,7 @@ START_TEST(telephony_webhooks_voice_and_ivr)
         post_hook(svc, VOICE_HOOK, &v2, PLAT_TOK, &r);
         expect_twiml(&r, "<Say>Welcome to Smith &amp; &lt;Sons&gt;. Press 1 for sales.</Say>");
         ck_assert_msg(strstr(r.body, "<Gather"), "%s", r.body);
-        ck_assert_msg(!strstr(r.body, "<Enqueue>"), "%s", r.body);
+        ck_assert_msg(!strstr(r.body, "<Conference"), "%s", r.body);
         char *action = gather_action(r.body);
         tt_resp_fini(&r);
         items = list_calls(svc, &admin, &total);
@@ -1069,7 +1071,7 @@ START_TEST(telephony_webhooks_voice_and_ivr)
         struct form g = v2;
         form_add(&g, "Digits", "1");
         post_hook(svc, action, &g, PLAT_TOK, &r);
-        expect_twiml(&r, "<Enqueue>sales</Enqueue>");
+        expect_twiml(&r, WAITING);
         tt_resp_fini(&r);
         /* the gather's query is signed too: dropping it is a forgery */
         char sig[CC_TWILIO_SIGNATURE_LEN];
@@ -1178,7 +1180,7 @@ START_TEST(telephony_webhooks_own_account_speaks_for_its_calls)
         ck_assert_int_eq(tt_sql_int("SELECT count(*) FROM calls WHERE twilio_sid = $1", sid_in), 0);
         v = voice_form(OWN_AC, sid_in, "+15551112222", "+15558880100");
         post_hook(svc, VOICE_HOOK, &v, OWN_TOK, &r);
-        expect_twiml(&r, "<Enqueue>default</Enqueue>");
+        expect_twiml(&r, WAITING);
         tt_resp_fini(&r);
         int64_t total = 0;
         json_object *items = list_calls(svc, &b, &total);
