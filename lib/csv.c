@@ -13,7 +13,7 @@
 #define SLICE (64u * 1024)
 
 static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
-static const unsigned char parse_options = CSV_STRICT | CSV_STRICT_FINI;
+static const unsigned char parse_options = CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL;
 
 struct cc_csv {
         struct csv_parser p;
@@ -30,6 +30,7 @@ struct cc_csv {
         uint64_t number; /* records begun so far */
         int stop;
         bool skipping; /* dropping the rest of a malformed record's line */
+        int last_term; /* what ended the last line: '\r', '\n' */
         bool started;  /* past the place a BOM could be */
         size_t bom_have;
         bool finished;
@@ -102,6 +103,16 @@ static void on_field(void *data, size_t n, void *userdata)
 static void on_row(int terminator, void *userdata)
 {
         struct cc_csv *csv = userdata;
+        int last = csv->last_term;
+        csv->last_term = terminator;
+        if (csv->nfields == 0 && !csv->too_long) {
+                /* Every line break outside a record is reported (CSV_REPALL_NL) so blank lines
+                 * keep their place in the numbering, as a spreadsheet shows them; the LF of a
+                 * CRLF is no line of its own. */
+                if (!(terminator == '\n' && last == '\r'))
+                        csv->number++;
+                return;
+        }
         report(csv, csv->too_long ? "row too long" : NULL);
         reset_row(csv);
 }
@@ -114,6 +125,7 @@ static size_t skip_line(struct cc_csv *csv, const char *data, size_t len)
         if (!lf)
                 return len;
         csv->skipping = false;
+        csv->last_term = '\n';
         return (size_t)(lf - data) + 1;
 }
 

@@ -26,36 +26,75 @@
 #define MAX_CAMPAIGNS 1000
 /* Contacts claimed per campaign and transaction, whatever the pace. */
 #define MAX_BATCH 100
-/* How long a contact waits after a failure that was not its number's fault. */
-#define TRANSIENT_RETRY_S "30"
+/* How long a contact (and its campaign, in this process) waits after a failure that was not its
+ * number's fault. */
+#define TRANSIENT_RETRY_S 30
 
-/* ---- warnings said once per campaign ---- */
+/* ---- what this process remembers of a campaign between rounds ---- */
 
-static pthread_mutex_t warned_lock = PTHREAD_MUTEX_INITIALIZER;
-static char warned[64][CC_UUID_LEN + 1];
-static unsigned warned_next;
+/* A few campaigns at a time: whether the operator was told it cannot be dialled, and until when
+ * it rests after Twilio failed it. Forgetting one (more than 64 in trouble at once) costs a
+ * repeated warning or an early retry, nothing more. */
+struct memo {
+        char id[CC_UUID_LEN + 1];
+        bool warned;
+        int64_t rest_until_us;
+};
 
-/* True the first time campaign_id is warned about (until it is forgotten). */
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct memo memos[64];
+static unsigned memo_next;
+
+/* The campaign's memo, made when create (memo_lock held). */
+static struct memo *memo_find(const char *campaign_id, bool create)
+{
+        for (size_t i = 0; i < CC_ARRAY_SIZE(memos); i++)
+                if (strcmp(memos[i].id, campaign_id) == 0)
+                        return &memos[i];
+        if (!create)
+                return NULL;
+        struct memo *m = &memos[memo_next++ % CC_ARRAY_SIZE(memos)];
+        memset(m, 0, sizeof(*m));
+        snprintf(m->id, sizeof(m->id), "%s", campaign_id);
+        return m;
+}
+
+/* True the first time the campaign is warned about since it last dialled. */
 static bool warn_first(const char *campaign_id)
 {
-        pthread_mutex_lock(&warned_lock);
-        bool first = true;
-        for (size_t i = 0; first && i < CC_ARRAY_SIZE(warned); i++)
-                first = strcmp(warned[i], campaign_id) != 0;
-        if (first)
-                snprintf(warned[warned_next++ % CC_ARRAY_SIZE(warned)], CC_UUID_LEN + 1, "%s",
-                         campaign_id);
-        pthread_mutex_unlock(&warned_lock);
+        pthread_mutex_lock(&memo_lock);
+        struct memo *m = memo_find(campaign_id, true);
+        bool first = !m->warned;
+        m->warned = true;
+        pthread_mutex_unlock(&memo_lock);
         return first;
 }
 
 static void warn_forget(const char *campaign_id)
 {
-        pthread_mutex_lock(&warned_lock);
-        for (size_t i = 0; i < CC_ARRAY_SIZE(warned); i++)
-                if (strcmp(warned[i], campaign_id) == 0)
-                        warned[i][0] = '\0';
-        pthread_mutex_unlock(&warned_lock);
+        pthread_mutex_lock(&memo_lock);
+        struct memo *m = memo_find(campaign_id, false);
+        if (m)
+                m->warned = false;
+        pthread_mutex_unlock(&memo_lock);
+}
+
+/* After Twilio failed the campaign's calls, it rests: every round would otherwise claim the
+ * next contacts only to fail their calls too. */
+static void rest(const char *campaign_id, int seconds)
+{
+        pthread_mutex_lock(&memo_lock);
+        memo_find(campaign_id, true)->rest_until_us = cc_monotonic_us() + seconds * 1000000LL;
+        pthread_mutex_unlock(&memo_lock);
+}
+
+static bool resting(const char *campaign_id)
+{
+        pthread_mutex_lock(&memo_lock);
+        struct memo *m = memo_find(campaign_id, false);
+        bool r = m && m->rest_until_us > cc_monotonic_us();
+        pthread_mutex_unlock(&memo_lock);
+        return r;
 }
 
 /* ---- one campaign ---- */
@@ -136,8 +175,9 @@ static int claim(struct cc_db_conn *conn, const char *org_id, const char *campai
                 r = cc_db_exec(conn, lock_sql, 2, p, &res);
         if (r < 0)
                 goto out;
-        /* Paused, deleted or completed since the list was read; or outside its hours. */
-        if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        /* Paused, deleted or completed since the list was read; outside its hours; or resting
+         * since another round of ours, which held the lock before us, found Twilio down. */
+        if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "t") != 0 || resting(campaign_id))
                 goto out;
         PQclear(res);
         res = NULL;
@@ -211,14 +251,16 @@ static int placement_failed(struct cc_db_conn *conn, const struct dial *d, bool 
         /* Put back first: the transition's progress then finds the contact no longer DIALING
          * and leaves it alone. */
         if (r == 0 && transient) {
-                const char *p[] = {d->call.org_id, d->contact_id};
+                char delay[16];
+                snprintf(delay, sizeof(delay), "%d", TRANSIENT_RETRY_S);
+                const char *p[] = {d->call.org_id, d->contact_id, delay};
                 r = cc_db_exec(conn,
                                "UPDATE contacts SET status = 'PENDING', "
                                "attempts = greatest(attempts - 1, 0), "
-                               "next_attempt = now() + interval '" TRANSIENT_RETRY_S
-                               " seconds', updated_at = now() "
+                               "next_attempt = now() + $3::integer * interval '1 second', "
+                               "updated_at = now() "
                                "WHERE org_id = $1 AND id = $2 AND status = 'DIALING'",
-                               2, p, NULL);
+                               3, p, NULL);
         }
         if (r == 0)
                 r = tel_call_transition(conn, d->call.org_id, d->call.id, &t, NULL);
@@ -233,6 +275,8 @@ static int placement_failed(struct cc_db_conn *conn, const struct dial *d, bool 
 static int dial_campaign(struct cc_db_conn *conn, struct tel *tel, const char *org_id,
                          const char *campaign_id)
 {
+        if (resting(campaign_id))
+                return 0;
         /* Without an account or a number to call from, claiming contacts would only fail
          * them. */
         struct tel_account acct;
@@ -273,6 +317,10 @@ static int dial_campaign(struct cc_db_conn *conn, struct tel *tel, const char *o
                         continue;
                 }
                 bool transient = pr != -EINVAL;
+                /* Rest before the calls are marked failed (which makes room): another round of
+                 * this process then cannot claim the next contacts in between. */
+                if (transient && !down)
+                        rest(campaign_id, TRANSIENT_RETRY_S);
                 if (!down)
                         cc_log_warn(NULL, "dialer: campaign %s: call to %s not placed: %s",
                                     campaign_id, dials[i].call.to_number,

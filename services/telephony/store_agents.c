@@ -171,7 +171,7 @@ int tel_event_agent_status(struct cc_db_conn *conn, const char *org_id, const ch
 }
 
 static const char endpoint_sql[] =
-    "SELECT coalesce(metadata->>'endpoint', 'client:' || user_id::text) "
+    "SELECT coalesce(nullif(metadata->>'endpoint', ''), 'client:' || user_id::text) "
     "FROM agents WHERE org_id = $1 AND id = $2";
 
 int tel_agent_endpoint(struct cc_db_conn *conn, const char *org_id, const char *agent_id,

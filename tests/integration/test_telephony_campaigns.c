@@ -1089,6 +1089,90 @@ START_TEST(telephony_campaigns_not_dialled_without_twilio)
 }
 END_TEST
 
+START_TEST(telephony_campaigns_bad_number_fails_its_contact)
+{
+        sim_start(40, 150);
+        struct world w;
+        world_init(&w, start_reachable(sim_base, PLAT_AC, PLAT_TOK));
+        add_agents(&w, 1, "{}");
+        char *id = create(&w, "{\"name\":\"Typo\",\"type\":\"OUTBOUND\",\"organization_id\":\"o\","
+                              "\"instructions\":{},\"active\":true}");
+        /* Twilio refuses a number of 17 digits */
+        add_contact(&w, id, "+12345678901234567", NULL);
+        /* the service's worker may be the one placing it: wait for the outcome */
+        bool failed = CC_TEST_WAIT(({
+                                           tick(&w);
+                                           sql_int(&w,
+                                                   "SELECT count(*) FROM calls WHERE "
+                                                   "campaign_id = $1 AND status = 'FAILED'",
+                                                   id) == 1;
+                                   }),
+                                   WAIT_MS, 20);
+        ck_assert(failed);
+        ck_assert_int_eq(sql_int(&w,
+                                 "SELECT count(*) FROM contacts WHERE campaign_id = $1 "
+                                 "AND status = 'FAILED' AND attempts = 1 AND outcome = 'failed'",
+                                 id),
+                         1);
+        /* it was the only contact: nothing is left to try */
+        json_object *c = get(&w, id);
+        ck_assert_str_eq(tt_str(c, "status"), "completed");
+        json_object_put(c);
+        free(id);
+        world_fini(&w);
+        sim_stop();
+}
+END_TEST
+
+START_TEST(telephony_campaigns_twilio_down_spends_no_attempt)
+{
+        int port = 0;
+        int fd = cc_test_bound_socket(&port); /* connections to it are refused */
+        char base[64];
+        snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+        struct world w;
+        world_init(&w, start_reachable(base, PLAT_AC, PLAT_TOK));
+        add_agents(&w, 2, "{}");
+        char *id =
+            create(&w, "{\"name\":\"Outage\",\"type\":\"OUTBOUND\",\"organization_id\":\"o\","
+                       "\"instructions\":{},\"active\":true,\"max_attempts\":1}");
+        for (int i = 0; i < 5; i++) {
+                char phone[32];
+                snprintf(phone, sizeof(phone), "+1555300%04d", 1000 + i);
+                add_contact(&w, id, phone, NULL);
+        }
+        /* the calls stay, FAILED, for the record; their contacts wait, their attempt unspent */
+        bool failed = CC_TEST_WAIT(({
+                                           ck_assert_int_eq(tick(&w), 0);
+                                           sql_int(&w,
+                                                   "SELECT count(*) FROM calls WHERE "
+                                                   "campaign_id = $1 AND status = 'FAILED'",
+                                                   id) == 2;
+                                   }),
+                                   WAIT_MS, 20);
+        ck_assert(failed);
+        ck_assert_int_eq(sql_int(&w,
+                                 "SELECT count(*) FROM contacts WHERE campaign_id = $1 "
+                                 "AND status = 'PENDING' AND attempts = 0",
+                                 id),
+                         5);
+        ck_assert_int_eq(sql_int(&w,
+                                 "SELECT count(*) FROM contacts WHERE campaign_id = $1 "
+                                 "AND next_attempt > now() + interval '20 seconds'",
+                                 id),
+                         2);
+        /* and the campaign rests instead of failing the next contacts' calls */
+        ck_assert_int_eq(tick(&w), 0);
+        ck_assert_int_eq(calls_of(&w, id), 2);
+        json_object *c = get(&w, id);
+        ck_assert_str_eq(tt_str(c, "status"), "active");
+        json_object_put(c);
+        free(id);
+        world_fini(&w);
+        close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("telephony_campaigns");
@@ -1103,6 +1187,8 @@ static Suite *suite(void)
         tcase_add_test(tc, telephony_campaigns_calling_hours_in_its_time_zone);
         tcase_add_test(tc, telephony_campaigns_pacing_counts_free_skilled_agents);
         tcase_add_test(tc, telephony_campaigns_not_dialled_without_twilio);
+        tcase_add_test(tc, telephony_campaigns_bad_number_fails_its_contact);
+        tcase_add_test(tc, telephony_campaigns_twilio_down_spends_no_attempt);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -96,8 +96,12 @@ END_TEST
 
 START_TEST(csv_blank_lines_and_last_line)
 {
-        /* Blank lines are no records; the last record needs no line break. */
-        expect("\n\na,b\n\n\r\n1,2\n\n3,4", "#1 a|b\n#2 1|2\n#3 3|4\n");
+        /* Blank lines are not reported but keep their number, as a spreadsheet shows them
+         * (a CRLF is one line break); the last record needs no line break. */
+        expect("\n\na,b\n\n\r\n1,2\n  \n3,4", "#3 a|b\n#6 1|2\n#8 3|4\n");
+        expect("a\r\n\r\nb\r\rc\n", "#1 a\n#3 b\n#5 c\n");
+        /* A record spanning lines inside quotes is one row. */
+        expect("\"1\n2\n3\"\nx\n", "#1 1\n2\n3\n#2 x\n");
         expect("", "");
         expect("\n\r\n", "");
         /* Empty fields are fields. */

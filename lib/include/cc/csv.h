@@ -1,7 +1,8 @@
 /* A streaming CSV reader (RFC 4180) on libcsv: feed bytes in pieces of any size, get each record
  * as a row of fields. A UTF-8 byte order mark opening the stream is dropped; fields may be
  * quoted ("a, b", "say ""hi""", line breaks inside quotes); records end in LF, CRLF or CR;
- * blank lines are not records; spaces and tabs around an unquoted field are dropped (libcsv).
+ * blank lines are not reported but keep their place in the numbering (row numbers are those a
+ * spreadsheet shows); spaces and tabs around an unquoted field are dropped (libcsv).
  * Parsing is strict: a quote inside an unquoted field, text after a closing quote and a quoted
  * field still open at the end of the stream make that record malformed; it is reported as such
  * and reading resumes on the next line. Memory stays bounded by the longest row allowed, never
@@ -16,7 +17,7 @@
 struct cc_csv;
 
 struct cc_csv_row {
-        uint64_t number;           /* 1-based position of the record in the stream */
+        uint64_t number; /* 1-based: lines outside quotes before it, blank ones included, + 1 */
         size_t nfields;            /* 0 for a malformed record */
         const char *const *fields; /* each NUL-terminated; lens[i] counts a NUL inside a field */
         const size_t *lens;
