@@ -9,6 +9,10 @@
 #   parallel   one-by-one, split over CLIENTS concurrent psql sessions (the passes serialize on
 #              the organization's lock, as in production)
 #
+# The development stack's telephony service is paused (SIGSTOP) while the bench runs and resumed
+# at the end: its worker would otherwise route the bench's calls itself and ring the agents
+# through the simulator.
+#
 # Usage: bench/bench_routing.sh [waiting] [agents] [rounds]   (defaults 1000 200 5)
 # Environment: CLIENTS (4). Needs psql and python3. Cleans up its organization at the end.
 set -euo pipefail
@@ -24,7 +28,9 @@ db="$(sed -n 's/^CC_DATABASE_URL=//p' "$env_file" | tail -1)"
 org="$(python3 -c 'import uuid; print(uuid.uuid4())')"
 work="$(mktemp -d)"
 psql() { command psql -qAtX -v ON_ERROR_STOP=1 "$db" "$@"; }
+tel_pid="$(cat "$root/.local/run/telephony.pid" 2>/dev/null || true)"
 cleanup() {
+        [[ -n "$tel_pid" ]] && kill -CONT "$tel_pid" 2>/dev/null
         psql -c "SET search_path = telephony;
                  DELETE FROM offers WHERE org_id = '$org';
                  DELETE FROM calls WHERE org_id = '$org';
@@ -35,6 +41,7 @@ cleanup() {
         rm -rf "$work"
 }
 trap cleanup EXIT
+[[ -n "$tel_pid" ]] && kill -STOP "$tel_pid" 2>/dev/null || true
 
 # Three queues (one needing a skill half the agents have), calls spread over them.
 psql -c "SET search_path = telephony;

@@ -362,15 +362,16 @@ int tel_contact_batch_insert(struct cc_db_conn *conn, const char *org_id, const 
         cc_strbuf_append(&b->notes, "}", 1);
         const char *p[] = {org_id, campaign_id, b->phone.data, b->name.data, b->email.data,
                            b->notes.data};
-        /* clock_timestamp() per row keeps the file's order in created_at, which the list (newest
-         * first) and the dialer (oldest first) go by. */
+        /* A microsecond apart per row keeps the file's order in created_at, which the list
+         * (newest first) and the dialer (oldest first) go by; the next batch's now() is later
+         * than this one's last row, as a batch takes longer than a millisecond. */
         int r = cc_db_exec(conn,
                            "INSERT INTO contacts (id, org_id, campaign_id, phone_number, name, "
                            "email, notes, created_at, updated_at) "
-                           "SELECT gen_random_uuid(), $1, $2, t.p, t.n, t.e, t.o, t.ts, t.ts "
-                           "FROM (SELECT u.p, u.n, u.e, u.o, clock_timestamp() AS ts "
+                           "SELECT gen_random_uuid(), $1, $2, u.p, u.n, u.e, u.o, "
+                           "now() + u.i * interval '1 microsecond', now() "
                            "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) "
-                           "AS u (p, n, e, o)) t",
+                           "WITH ORDINALITY AS u (p, n, e, o, i)",
                            6, p, NULL);
         batch_reset(b);
         return r;
