@@ -256,7 +256,7 @@ static void h_contacts_update(struct cc_http_req *req)
                 cc_http_reply_error(req, 422, "%s", err.msg);
                 return;
         }
-        p.phone_number = phone;
+        p.phone_number = p.set_phone ? phone : NULL;
         p.set_attempts = r == 0;
         if (st) {
                 if (!(p.status = tel_contact_status_canonical(st))) {

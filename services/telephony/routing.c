@@ -319,6 +319,7 @@ int tel_route_offer_org(struct cc_db_conn *conn, const char *offer_id,
 struct offer {
         char id[CC_UUID_LEN + 1], org_id[CC_UUID_LEN + 1], call_id[CC_UUID_LEN + 1];
         char agent_id[CC_UUID_LEN + 1];
+        char user_id[CC_UUID_LEN + 1]; /* the agent's user: what a call's agent_id names */
         char state[16];
         char sid[64];
 };
@@ -346,14 +347,16 @@ static int lock_offer(struct cc_db_conn *conn, const char *offer_id, struct offe
                 return r;
         res = NULL;
         r = cc_db_exec(conn,
-                       "SELECT agent_id, state, coalesce(twilio_sid, '') FROM offers "
-                       "WHERE id = $1 FOR UPDATE",
+                       "SELECT o.agent_id, o.state, coalesce(o.twilio_sid, ''), a.user_id "
+                       "FROM offers o JOIN agents a ON a.id = o.agent_id WHERE o.id = $1 "
+                       "FOR UPDATE OF o",
                        1, p, &res);
         if (r < 0)
                 return r;
         snprintf(o->agent_id, sizeof(o->agent_id), "%s", PQgetvalue(res, 0, 0));
         snprintf(o->state, sizeof(o->state), "%s", PQgetvalue(res, 0, 1));
         snprintf(o->sid, sizeof(o->sid), "%s", PQgetvalue(res, 0, 2));
+        snprintf(o->user_id, sizeof(o->user_id), "%s", PQgetvalue(res, 0, 3));
         PQclear(res);
         return 0;
 }
@@ -386,9 +389,10 @@ static int offer_accepted(struct cc_db_conn *conn, struct offer *o, struct tel_c
                 return r;
         snprintf(row->queue_state, sizeof(row->queue_state), "CONNECTED");
         row->connected_at_ms = at;
-        /* The agent is the call's agent now (agent.updated in call.updated), and an inbound
-         * caller is answered only now: speed of answer counts from the queue to here. */
-        struct tel_call_patch patch = {.set_agent_id = true, .agent_id = o->agent_id};
+        /* The agent is the call's agent now (in call.updated), named by its user id as every
+         * call's agent_id is (the contract's Call, an agent's own-calls filter, analytics); an
+         * inbound caller is answered only now: speed of answer counts from the queue to here. */
+        struct tel_call_patch patch = {.set_agent_id = true, .agent_id = o->user_id};
         const struct tel_transition t = {
             .to = TEL_CALL_IN_PROGRESS,
             .source = TEL_SOURCE_API,

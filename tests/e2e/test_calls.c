@@ -3,7 +3,9 @@
  * status callbacks come back through the gateway's /api/webhooks/... to telephony until the call
  * is COMPLETED with the simulator's duration, and call.ended reaches the broker once. An inbound
  * call placed by the simulator hears the organization's IVR menu and a key press puts it in the
- * menu's queue. */
+ * menu's queue. An agent made from a user the gateway announced on cc.users.v1 becomes available
+ * and takes a caller waiting in a queue: its phone rings through the simulator, it answers, and
+ * when it hangs up the caller is hung up too and the agent goes through wrap-up. */
 #include <json-c/json.h>
 
 #include "e2e.h"
@@ -249,6 +251,118 @@ START_TEST(calls_inbound_call_hears_the_menu_and_joins_the_queue)
 }
 END_TEST
 
+/* GETs path until field equals want (or the time runs out); returns whether it did. */
+static bool wait_field(const char *path, const char *token, const char *field, const char *want)
+{
+        for (int i = 0; i < 200; i++) {
+                json_object *o = NULL;
+                long st = call_json("GET", gateway.port, path, NULL, token, &o);
+                bool ok = st == 200 && strcmp(jstr(o, field), want) == 0;
+                json_object_put(o);
+                if (ok)
+                        return true;
+                usleep(100 * 1000);
+        }
+        return false;
+}
+
+START_TEST(calls_agent_takes_a_queued_call_end_to_end)
+{
+        /* an organization of its own, with an agent user the gateway announces to telephony */
+        char email[96], body[1024], token[2048];
+        snprintf(email, sizeof(email), "e2e-q-%d-%lld@example.com", (int)getpid(),
+                 (long long)cc_now_ms());
+        snprintf(body, sizeof(body),
+                 "{\"email\":\"%s\",\"password\":\"e2e password\",\"first_name\":\"Quinn\","
+                 "\"last_name\":\"Admin\",\"organization_name\":\"E2E queues\"}",
+                 email);
+        json_object *o = NULL;
+        ck_assert_int_eq(call_json("POST", gateway.port, "/api/auth/register", body, NULL, &o),
+                         201);
+        snprintf(token, sizeof(token), "%s", jstr(o, "access_token"));
+        json_object_put(o);
+        snprintf(body, sizeof(body),
+                 "{\"email\":\"agent-%s\",\"password\":\"agent password\",\"first_name\":\"Ada\","
+                 "\"last_name\":\"Agent\",\"role\":\"AGENT\"}",
+                 email);
+        long st = call_json("POST", gateway.port, "/api/users", body, token, &o);
+        ck_assert_msg(st == 201, "user: %ld %s", st, json_object_to_json_string(o));
+        char user_id[CC_UUID_LEN + 1];
+        snprintf(user_id, sizeof(user_id), "%s", jstr(o, "id"));
+        json_object_put(o);
+
+        /* telephony knows the user once user.created has travelled through Kafka */
+        snprintf(body, sizeof(body),
+                 "{\"user_id\":\"%s\",\"metadata\":{\"endpoint\":\"client:ada\"}}", user_id);
+        char agent_id[CC_UUID_LEN + 1] = "";
+        for (int i = 0; i < 200 && !agent_id[0]; i++) {
+                st = call_json("POST", gateway.port, "/api/agents/", body, token, &o);
+                if (st == 201)
+                        snprintf(agent_id, sizeof(agent_id), "%s", jstr(o, "id"));
+                else
+                        ck_assert_msg(st == 404, "agent: %ld %s", st,
+                                      json_object_to_json_string(o));
+                json_object_put(o);
+                if (!agent_id[0])
+                        usleep(100 * 1000);
+        }
+        ck_assert_msg(agent_id[0], "telephony never learnt of the user");
+        char agent_path[128];
+        snprintf(agent_path, sizeof(agent_path), "/api/agents/%s", agent_id);
+
+        /* a caller waits in the default queue: nobody is available */
+        char number[20];
+        unique_number(number);
+        snprintf(body, sizeof(body), "{\"number\":\"%s\"}", number);
+        ck_assert_int_eq(call_json("POST", gateway.port, "/api/telephony/numbers", body, token,
+                                   NULL),
+                         201);
+        snprintf(body, sizeof(body),
+                 "{\"to\":\"%s\",\"from\":\"+15557650000\","
+                 "\"url\":\"http://127.0.0.1:%d/api/webhooks/twilio/voice\","
+                 "\"status_callback\":\"http://127.0.0.1:%d/api/webhooks/twilio/call-status\"}",
+                 number, gateway.port, gateway.port);
+        ck_assert_int_eq(call_json("POST", sim_port, "/sim/inbound-call", body, NULL, &o), 200);
+        json_object_put(o);
+        ck_assert_int_eq(
+            call_json("GET", gateway.port, "/api/calls/?page_size=5", NULL, token, &o), 200);
+        json_object *items = json_object_object_get(o, "items");
+        ck_assert_int_eq(json_object_array_length(items), 1);
+        char call_path[128];
+        snprintf(call_path, sizeof(call_path), "/api/calls/%s",
+                 jstr(json_object_array_get_idx(items, 0), "id"));
+        ck_assert_str_eq(jstr(json_object_array_get_idx(items, 0), "queue_state"), "WAITING");
+        json_object_put(o);
+
+        /* the agent becomes available and gets the call */
+        ck_assert_int_eq(call_json("PATCH", gateway.port,
+                                   (snprintf(body, sizeof(body), "%s/status", agent_path), body),
+                                   "{\"status\":\"AVAILABLE\"}", token, NULL),
+                         200);
+        ck_assert_msg(wait_field(call_path, token, "status", "IN_PROGRESS"),
+                      "the agent never got the call");
+        ck_assert_int_eq(call_json("GET", gateway.port, call_path, NULL, token, &o), 200);
+        ck_assert_str_eq(jstr(o, "agent_id"), user_id); /* a call names its agent's user */
+        json_object_put(o);
+        ck_assert(wait_field(agent_path, token, "status", "BUSY"));
+
+        /* the agent hangs up after the simulator's talk time: the caller goes too, then the
+         * agent's wrap-up (30 s by default) ends when it says it is available again */
+        ck_assert_msg(wait_field(call_path, token, "status", "COMPLETED"),
+                      "the call never completed");
+        ck_assert(wait_field(agent_path, token, "status", "WRAP_UP"));
+        snprintf(body, sizeof(body), "%s/status", agent_path);
+        ck_assert_int_eq(
+            call_json("PATCH", gateway.port, body, "{\"status\":\"AVAILABLE\"}", token, NULL),
+            200);
+        ck_assert_int_eq(call_json("GET", gateway.port, call_path, NULL, token, &o), 200);
+        /* the call's accounting closed with the wrap-up */
+        ck_assert_ptr_nonnull(json_object_object_get(o, "wrap_up_seconds"));
+        ck_assert(!json_object_get_boolean(json_object_object_get(o, "abandoned")));
+        json_object_put(o);
+}
+END_TEST
+
 START_TEST(calls_unsigned_callback_is_refused_through_the_gateway)
 {
         char url[128];
@@ -274,6 +388,7 @@ static Suite *suite(void)
         tcase_add_test(tc, calls_outbound_call_completes_through_the_gateway);
         tcase_add_test(tc, calls_inbound_call_hears_the_menu_and_joins_the_queue);
         tcase_add_test(tc, calls_unsigned_callback_is_refused_through_the_gateway);
+        tcase_add_test(tc, calls_agent_takes_a_queued_call_end_to_end);
         suite_add_tcase(s, tc);
         return s;
 }

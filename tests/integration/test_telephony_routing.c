@@ -70,6 +70,12 @@ static long long sql_int(struct cc_db_pool *pool, const char *sql, const char *p
         return v;
 }
 
+/* The user behind an agent profile (a call's agent_id names the user). Heap. */
+static char *user_of(struct cc_db_pool *pool, const char *agent_id)
+{
+        return sql_text(pool, "SELECT user_id FROM agents WHERE id = $1", agent_id);
+}
+
 /* An agent of org (and its user): status, endpoint (NULL: client:<user id>), capacity and skills
  * ("{}" for none); idle_rank orders who has been idle longest (smaller = longer). Heap id. */
 static char *make_agent(struct cc_db_pool *pool, const char *org_id, const char *status,
@@ -311,7 +317,8 @@ START_TEST(routing_inbound_call_waits_then_an_agent_gets_it)
         set_agent_status(svc, &admin, agent, "AVAILABLE");
         wait_call(svc, &admin, id, "status", "IN_PROGRESS");
         call = get_call(svc, &admin, id);
-        ck_assert_str_eq(tt_str(call, "agent_id"), agent);
+        char *agent_user = user_of(db(), agent);
+        ck_assert_str_eq(tt_str(call, "agent_id"), agent_user);
         ck_assert_str_eq(tt_str(call, "queue_state"), "CONNECTED");
         json_object_put(call);
         /* the agent's phone rang and joined the caller's conference, starting it */
@@ -352,7 +359,7 @@ START_TEST(routing_inbound_call_waits_then_an_agent_gets_it)
                 ended++;
                 const Cc__Events__V1__CallEnded *e = ev[i]->call_ended;
                 ck_assert_str_eq(e->queue_id, queue);
-                ck_assert_str_eq(e->agent_id, agent);
+                ck_assert_str_eq(e->agent_id, agent_user);
                 ck_assert(!e->abandoned);
                 ck_assert_int_ge(e->wrap_up_seconds, 1);
                 ck_assert_int_le(e->wrap_up_seconds, 3);
@@ -378,6 +385,13 @@ START_TEST(routing_inbound_call_waits_then_an_agent_gets_it)
         ck_assert_int_ge(ev[3]->agent_status_changed->previous_duration_seconds, 1);
         free_events(ev, n);
 
+        /* the agent sees the call among its own */
+        struct tt_caller self = {.token = cc_test_token("AGENT", admin.org_id, agent_user, 900)};
+        json_object *own = get_json(svc, &self, "/api/calls/");
+        ck_assert_int_eq(json_object_get_int(json_object_object_get(own, "total")), 1);
+        json_object_put(own);
+        tt_caller_fini(&self);
+        free(agent_user);
         free(id);
         free(agent);
         free(queue);
@@ -440,7 +454,9 @@ START_TEST(routing_missed_offer_goes_to_the_next_agent)
         char *id = inbound_call(svc, CALLER, sid);
         wait_call(svc, &admin, id, "status", "IN_PROGRESS");
         json_object *call = get_call(svc, &admin, id);
-        ck_assert_str_eq(tt_str(call, "agent_id"), bob);
+        char *bob_user = user_of(db(), bob);
+        ck_assert_str_eq(tt_str(call, "agent_id"), bob_user);
+        free(bob_user);
         json_object_put(call);
         ck_assert_int_eq(sql_int(db(),
                                  "SELECT count(*) FROM offers WHERE agent_id = $1 AND state = "
