@@ -119,6 +119,50 @@ int tel_route_org(struct cc_db_conn *conn, const char *org_id, int *ret_offers)
         return 0;
 }
 
+int tel_route_offer_to_user(struct cc_db_conn *conn, const char *org_id, const char *call_id,
+                            const char *user_id, bool *ret_offered)
+{
+        *ret_offered = false;
+        struct tel_call_row row;
+        PGresult *res = NULL;
+        /* the call first, then the agent: the order every writer takes them in */
+        int r = cc_db_begin(conn);
+        if (r == 0)
+                r = tel_call_row_get(conn, org_id, call_id, true, false, &row);
+        if (r == 0 && (row.queue_state[0] || tel_call_status_terminal(row.call.status)))
+                goto done; /* already routed (a retried webhook), or over */
+        const char *p[] = {org_id, user_id, call_id};
+        if (r == 0)
+                r = cc_db_exec(conn,
+                               "UPDATE agents SET current_load = current_load + 1, updated_at = "
+                               "now() WHERE org_id = $1 AND user_id = $2 AND current_load < "
+                               "max_capacity RETURNING id",
+                               2, p, &res);
+        if (r < 0 || PQntuples(res) == 0)
+                goto done;
+        const char *q[] = {org_id, call_id, PQgetvalue(res, 0, 0)};
+        r = cc_db_exec(conn,
+                       "UPDATE calls SET queue_state = 'OFFERED', updated_at = now() WHERE "
+                       "org_id = $1 AND id = $2",
+                       2, q, NULL);
+        if (r == 0)
+                r = cc_db_exec(conn,
+                               "INSERT INTO offers (id, org_id, call_id, agent_id) VALUES "
+                               "(gen_random_uuid(), $1, $2, $3)",
+                               3, q, NULL);
+        if (r == 0)
+                *ret_offered = true;
+done:
+        PQclear(res);
+        if (r == 0)
+                r = cc_db_commit(conn);
+        if (r < 0) {
+                cc_db_rollback(conn);
+                *ret_offered = false;
+        }
+        return r;
+}
+
 /* The agent's presence after its load changed: BUSY when it is full, AVAILABLE again when a
  * BUSY agent has room (an agent on BREAK or OFFLINE stays there). */
 static int agent_follow_load(struct cc_db_conn *conn, const char *org_id, const char *agent_id,

@@ -386,6 +386,12 @@ int tel_route_wrap_up_done(struct cc_db_conn *conn, const char *org_id, const ch
 void tel_route_wait_twiml(struct cc_twiml *t, const char *call_id);
 /* What the status callbacks of an agent's leg (the offer's call to the agent) say. */
 enum tel_leg_event { TEL_LEG_PROGRESS, TEL_LEG_ANSWERED, TEL_LEG_ENDED };
+/* An outbound call an agent placed, answered by the callee: the agent (by user id) is rung
+ * into the call's conference as an offer, in its own transaction. *ret_offered is false when
+ * the user has no agent profile in the org or no room for another call (the callee then simply
+ * joins the conference). */
+int tel_route_offer_to_user(struct cc_db_conn *conn, const char *org_id, const char *call_id,
+                            const char *user_id, bool *ret_offered) CC_MUSTCHECK;
 /* The organization of an offer (to check the callback's signature against). -ENOENT. */
 int tel_route_offer_org(struct cc_db_conn *conn, const char *offer_id,
                         char ret_org_id[CC_UUID_LEN + 1]) CC_MUSTCHECK;

@@ -208,18 +208,26 @@ static void reply_ivr_voice(struct cc_http_req *req, struct cc_db_conn *conn,
         reply_twiml(req, doc, len);
 }
 
-/* An answered campaign call waits in the campaign's queue for an agent; any other answered
- * outbound call goes straight into its conference. */
+/* An answered campaign call waits in the campaign's queue for an agent; a call an agent placed
+ * waits (on hold) while the agent's phone rings into it; any other answered outbound call goes
+ * straight into its conference. */
 static void reply_outbound_answer(struct cc_http_req *req, struct cc_db_conn *conn,
                                   const struct tel_call *call, const char *traceparent)
 {
         char queue_id[CC_UUID_LEN + 1];
-        if (!call->campaign_id[0] ||
-            tel_campaign_queue(conn, call->org_id, call->campaign_id, queue_id) < 0) {
+        bool offered = false;
+        if (call->campaign_id[0] &&
+            tel_campaign_queue(conn, call->org_id, call->campaign_id, queue_id) == 0) {
+                route_to_queue(req, conn, call->org_id, call->id, queue_id, traceparent);
+        } else if (call->agent_id[0] &&
+                   tel_route_offer_to_user(conn, call->org_id, call->id, call->agent_id,
+                                           &offered) == 0 &&
+                   offered) {
+                tel_worker_kick(tel_req(req));
+        } else {
                 reply_conference(req, call);
                 return;
         }
-        route_to_queue(req, conn, call->org_id, call->id, queue_id, traceparent);
         struct cc_twiml *t = cc_twiml_new();
         tel_route_wait_twiml(t, call->id);
         size_t len;

@@ -478,6 +478,52 @@ START_TEST(routing_missed_offer_goes_to_the_next_agent)
 }
 END_TEST
 
+START_TEST(routing_agent_placing_a_call_is_rung_into_it_when_answered)
+{
+        tt_sim_start(50, 600000);
+        struct cc_service *svc = tt_start_reachable();
+        struct tt_caller admin;
+        tt_caller(&admin, NULL, "ADMIN");
+        add_number(svc, &admin, NUMBER);
+        char *agent = make_agent(db(), admin.org_id, "AVAILABLE", "client:carol", 1, "{}", 0);
+        char *user = user_of(db(), agent);
+        struct tt_caller self = {.token = cc_test_token("AGENT", admin.org_id, user, 900)};
+        struct tt_resp r;
+        tt_call(svc, "POST", "/api/calls/",
+                "{\"from_number\":\"" NUMBER "\",\"to_number\":\"+15550107000\","
+                "\"direction\":\"OUTBOUND\"}",
+                self.token, &r);
+        tt_expect(&r, 201, NULL);
+        char *id = strdup(tt_str(r.json, "id"));
+        tt_resp_fini(&r);
+        /* the callee answers and waits on hold while the agent's phone rings into the call */
+        char callee[64], leg[64], conf[80];
+        snprintf(conf, sizeof(conf), ">cc-%s</Conference>", id);
+        char *twiml = sim_leg_to("+15550107000", callee);
+        free(twiml);
+        twiml = sim_leg_to("client:carol", leg);
+        ck_assert_msg(strstr(twiml, conf), "agent leg plays %s", twiml);
+        free(twiml);
+        wait_call(svc, &admin, id, "queue_state", "CONNECTED");
+        wait_agent(svc, &admin, agent, "status", "BUSY");
+        json_object *call = get_call(svc, &admin, id);
+        ck_assert_str_eq(tt_str(call, "agent_id"), user);
+        ck_assert_str_eq(tt_str(call, "status"), "IN_PROGRESS");
+        json_object_put(call);
+        sim_hangup(callee);
+        wait_call(svc, &admin, id, "status", "COMPLETED");
+        /* no queue, no wrap-up: the agent is free at once */
+        wait_agent(svc, &admin, agent, "status", "AVAILABLE");
+        free(id);
+        free(user);
+        free(agent);
+        tt_caller_fini(&self);
+        tt_caller_fini(&admin);
+        cc_service_stop(svc);
+        tt_sim_stop();
+}
+END_TEST
+
 START_TEST(routing_caller_waiting_too_long_overflows_to_voicemail)
 {
         tt_sim_start(50, 600000);
@@ -763,6 +809,7 @@ static Suite *suite(void)
         tcase_add_test(tc, routing_caller_who_hangs_up_while_waiting_is_abandoned);
         tcase_add_test(tc, routing_missed_offer_goes_to_the_next_agent);
         tcase_add_test(tc, routing_caller_waiting_too_long_overflows_to_voicemail);
+        tcase_add_test(tc, routing_agent_placing_a_call_is_rung_into_it_when_answered);
         suite_add_tcase(s, tc);
         return s;
 }
