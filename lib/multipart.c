@@ -77,7 +77,8 @@ static const char *type_end(const char *p, const char *end)
         return p;
 }
 
-int cc_multipart_boundary(const char *content_type, char ret_boundary[CC_MULTIPART_BOUNDARY_MAX + 1])
+int cc_multipart_boundary(const char *content_type,
+                          char ret_boundary[CC_MULTIPART_BOUNDARY_MAX + 1])
 {
         if (!content_type)
                 return -EINVAL;
@@ -156,7 +157,8 @@ int cc_multipart_init(struct cc_multipart *mp, const char *content_type, const v
         m.delim_len = (size_t)snprintf(m.delim, sizeof(m.delim), "\r\n--%s", boundary);
         /* The first delimiter may open the body, without the CRLF that ends a preamble. */
         bool opens = m.len >= m.delim_len - 2 &&
-                     memcmp(m.body, m.delim + 2, m.delim_len - 2) == 0 && take_delimiter(&m, m.body);
+                     memcmp(m.body, m.delim + 2, m.delim_len - 2) == 0 &&
+                     take_delimiter(&m, m.body);
         if (!opens && !find_delimiter(&m, m.body))
                 return -EINVAL;
         *mp = m;

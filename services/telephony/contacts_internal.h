@@ -26,14 +26,14 @@ int tel_contact_campaign_visible(struct cc_db_conn *conn, const char *org_id,
 
 struct tel_contact_new {
         const char *campaign_id;
-        const char *phone_number; /* as stored (normalised already) */
+        const char *phone_number;         /* as stored (normalised already) */
         const char *name, *email, *notes; /* NULL: none */
         const char *extra_metadata;       /* JSON object text or NULL */
 };
 /* Creates a PENDING contact; ret_json is its Contact object. -ENOENT when the campaign is not
  * visible to the organization. */
-int tel_contact_create(struct cc_db_conn *conn, const char *org_id,
-                       const struct tel_contact_new *c, json_object **ret_json) CC_MUSTCHECK;
+int tel_contact_create(struct cc_db_conn *conn, const char *org_id, const struct tel_contact_new *c,
+                       json_object **ret_json) CC_MUSTCHECK;
 
 /* The Contact object; -ENOENT when the contact is not visible to the organization. */
 int tel_contact_get(struct cc_db_conn *conn, const char *org_id, const char *contact_id,

@@ -96,8 +96,9 @@ static int flush(struct import *im)
                 return r; /* nothing written yet: the request fails as a whole */
         /* Earlier batches are in: say exactly where the import stopped. */
         im->res->failed += (int64_t)n;
-        add_error(im, "Error importing row %" PRIu64 ": database unavailable; this row and the "
-                      "rest of the file were not imported",
+        add_error(im,
+                  "Error importing row %" PRIu64 ": database unavailable; this row and the "
+                  "rest of the file were not imported",
                   im->batch_first_row);
         return -ECANCELED;
 }
@@ -155,8 +156,9 @@ static int on_row(const struct cc_csv_row *row, void *userdata)
                         continue;
                 if (has_control(v[k], vl[k])) {
                         im->res->failed++;
-                        add_error(im, "Error importing row %" PRIu64 ": %s: contains a control character",
-                                  no, column_names[k]);
+                        add_error(
+                            im, "Error importing row %" PRIu64 ": %s: contains a control character",
+                            no, column_names[k]);
                         return 0;
                 }
                 if ((size_t)cc_utf8_count(v[k], vl[k]) > column_max[k]) {
@@ -167,8 +169,8 @@ static int on_row(const struct cc_csv_row *row, void *userdata)
                 }
         }
         char e164[TEL_E164_MAX];
-        const char *phone = tel_phone_e164(v[F_PHONE], vl[F_PHONE], tel_cfg.default_country_code,
-                                           e164);
+        const char *phone =
+            tel_phone_e164(v[F_PHONE], vl[F_PHONE], tel_cfg.default_country_code, e164);
         if (phone) {
                 v[F_PHONE] = phone;
                 vl[F_PHONE] = strlen(phone);

@@ -131,8 +131,9 @@ static int get_phone(json_object *body, unsigned flags, char out[32], bool *ret_
         if (r < 0)
                 return r == -ENOENT ? 0 : r;
         if (!cc_text_valid(s, strlen(s))) {
-                snprintf(err->msg, sizeof(err->msg), "phone_number: must not contain control "
-                                                     "characters");
+                snprintf(err->msg, sizeof(err->msg),
+                         "phone_number: must not contain control "
+                         "characters");
                 return -EINVAL;
         }
         size_t len = strlen(s);
@@ -160,8 +161,7 @@ static int nullable_string(json_object *body, const char *field, size_t max, boo
         return r == -EINVAL ? r : 0;
 }
 
-static int metadata(json_object *body, bool *ret_set, const char **ret,
-                    struct cc_json_err *err)
+static int metadata(json_object *body, bool *ret_set, const char **ret, struct cc_json_err *err)
 {
         json_object *meta = NULL;
         *ret_set = json_object_object_get_ex(body, "extra_metadata", NULL);
@@ -308,8 +308,8 @@ static void h_contacts_import(struct cc_http_req *req)
                 return;
         }
         struct cc_multipart_part file;
-        int r = cc_multipart_find(cc_http_req_header(req, "Content-Type"), body, len, "file",
-                                  &file);
+        int r =
+            cc_multipart_find(cc_http_req_header(req, "Content-Type"), body, len, "file", &file);
         if (r == -ENOENT) {
                 cc_http_reply_error(req, 422, "file: field required");
                 return;
@@ -341,8 +341,9 @@ static void h_contacts_import(struct cc_http_req *req)
         json_object_object_add(o, "failed", json_object_new_int64(res.failed));
         json_object_object_add(o, "total", json_object_new_int64(res.imported + res.failed));
         json_object_object_add(o, "errors", res.errors);
-        cc_log_info(cc_http_req_id(req), "contacts import into campaign %s: %" PRId64
-                    " imported, %" PRId64 " failed", campaign, res.imported, res.failed);
+        cc_log_info(cc_http_req_id(req),
+                    "contacts import into campaign %s: %" PRId64 " imported, %" PRId64 " failed",
+                    campaign, res.imported, res.failed);
         cc_http_reply_json(req, 200, o);
 }
 

@@ -21,45 +21,10 @@
 #define LEG_RING_S      30
 #define MAX_MESSAGE_LEN 1000
 
-/* ---- reads of this file's own (the service's file list has no store_supervisor.c) ---- */
-
-/* The CallSid of the agent's leg of a call: its accepted offer's, while not released. */
-static int agent_leg_sid(struct cc_db_conn *conn, const char *org_id, const char *call_id,
-                         char ret_sid[64])
-{
-        const char *p[] = {org_id, call_id};
-        PGresult *res = NULL;
-        int r = cc_db_exec(conn,
-                           "SELECT twilio_sid FROM offers WHERE org_id = $1 AND call_id = $2 "
-                           "AND state = 'ACCEPTED' AND twilio_sid IS NOT NULL AND NOT released "
-                           "ORDER BY updated_at DESC LIMIT 1",
-                           2, p, &res);
-        if (r < 0)
-                return r;
-        r = PQntuples(res) ? 0 : -ENOENT;
-        if (r == 0)
-                snprintf(ret_sid, 64, "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-        return r;
-}
-
 struct segment {
         const char *role, *content;
         int64_t at_ms;
 };
-
-/* The call's transcript segments in the order they were spoken (arrival, then position).
- * *ret_res owns the strings. */
-static int transcript_segments(struct cc_db_conn *conn, const char *org_id, const char *call_id,
-                               PGresult **ret_res)
-{
-        const char *p[] = {org_id, call_id};
-        return cc_db_exec(conn,
-                          "SELECT role, content, (extract(epoch FROM created_at) * 1000)::bigint "
-                          "FROM transcripts WHERE org_id = $1 AND call_id = $2 "
-                          "ORDER BY created_at, offset_ms, id",
-                          2, p, ret_res);
-}
 
 /* ---- helpers ---- */
 
@@ -282,7 +247,7 @@ static void h_summary(struct cc_http_req *req)
         PGresult *segs = NULL;
         if (read_call(req, conn, &row) < 0)
                 goto out;
-        int r = transcript_segments(conn, row.call.org_id, row.call.id, &segs);
+        int r = tel_call_transcript_rows(conn, row.call.org_id, row.call.id, &segs);
         if (r < 0) {
                 reply_db_error(req, r);
                 goto out;
@@ -476,7 +441,7 @@ static void supervise(struct cc_http_req *req, enum mode m)
                 goto out;
         }
         if (m == MODE_WHISPER) {
-                r = agent_leg_sid(conn, org_id, call_id, agent_sid);
+                r = tel_call_agent_leg_sid(conn, org_id, call_id, agent_sid);
                 if (r == -ENOENT) {
                         cc_http_reply_error(req, 400, "Call has no agent to coach");
                         goto out;

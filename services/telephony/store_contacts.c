@@ -10,8 +10,8 @@
 #include "contacts_internal.h"
 #include "cc/json.h"
 
-const char *const tel_contact_statuses[] = {"PENDING",   "DIALING", "CONNECTED", "COMPLETED",
-                                            "FAILED",    "DO_NOT_CALL", NULL};
+const char *const tel_contact_statuses[] = {"PENDING", "DIALING",     "CONNECTED", "COMPLETED",
+                                            "FAILED",  "DO_NOT_CALL", NULL};
 
 const char *tel_contact_status_canonical(const char *s)
 {
@@ -71,7 +71,7 @@ const char *tel_phone_e164(const char *in, size_t len, const char *country_code,
 
 /* The Contact object's columns, from a row aliased c. */
 #define CONTACT_COLS                                                                               \
-        "c.id, c.campaign_id, c.phone_number, c.name, c.email, c.status, c.attempts, "            \
+        "c.id, c.campaign_id, c.phone_number, c.name, c.email, c.status, c.attempts, "             \
         "(extract(epoch FROM c.last_attempt) * 1000)::bigint, "                                    \
         "(extract(epoch FROM c.next_attempt) * 1000)::bigint, c.outcome, c.notes, "                \
         "(extract(epoch FROM c.created_at) * 1000)::bigint, "                                      \
@@ -93,8 +93,7 @@ enum {
 };
 
 /* The contact's campaign, visible to the organization. */
-#define VISIBLE                                                                                    \
-        "k.id = c.campaign_id AND k.org_id = c.org_id AND k.deleted_at IS NULL"
+#define VISIBLE "k.id = c.campaign_id AND k.org_id = c.org_id AND k.deleted_at IS NULL"
 
 static const char *val(PGresult *res, int row, int c)
 {
@@ -103,8 +102,8 @@ static const char *val(PGresult *res, int row, int c)
 
 static void add_ms(json_object *o, const char *field, PGresult *res, int row, int c)
 {
-        cc_json_add_time(o, field,
-                         PQgetisnull(res, row, c) ? -1 : strtoll(PQgetvalue(res, row, c), NULL, 10));
+        cc_json_add_time(
+            o, field, PQgetisnull(res, row, c) ? -1 : strtoll(PQgetvalue(res, row, c), NULL, 10));
 }
 
 /* The contract's Contact object (extra_metadata is stored, never returned). */
@@ -161,8 +160,8 @@ int tel_contact_campaign_visible(struct cc_db_conn *conn, const char *org_id,
         return r;
 }
 
-int tel_contact_create(struct cc_db_conn *conn, const char *org_id,
-                       const struct tel_contact_new *c, json_object **ret_json)
+int tel_contact_create(struct cc_db_conn *conn, const char *org_id, const struct tel_contact_new *c,
+                       json_object **ret_json)
 {
         char id[CC_UUID_LEN + 1];
         cc_uuid_v4(id);
@@ -360,8 +359,8 @@ int tel_contact_batch_insert(struct cc_db_conn *conn, const char *org_id, const 
         cc_strbuf_append(&b->name, "}", 1);
         cc_strbuf_append(&b->email, "}", 1);
         cc_strbuf_append(&b->notes, "}", 1);
-        const char *p[] = {org_id, campaign_id, b->phone.data, b->name.data, b->email.data,
-                           b->notes.data};
+        const char *p[] = {org_id,       campaign_id,   b->phone.data,
+                           b->name.data, b->email.data, b->notes.data};
         /* A microsecond apart per row keeps the file's order in created_at, which the list
          * (newest first) and the dialer (oldest first) go by; the next batch's now() is later
          * than this one's last row, as a batch takes longer than a millisecond. */

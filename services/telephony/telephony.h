@@ -442,6 +442,14 @@ int tel_dialer_tick(struct cc_db_pool *pool, struct tel *tel) CC_MUSTCHECK;
 extern const struct cc_http_route tel_contacts_routes[];
 extern const size_t tel_contacts_nroutes;
 
-/* ---- h_supervisor.c ---- */
+/* ---- h_supervisor.c / store_supervisor.c ---- */
+/* The CallSid of the agent's leg of a call (its accepted offer's, while not released); -ENOENT
+ * when it has none. */
+int tel_call_agent_leg_sid(struct cc_db_conn *conn, const char *org_id, const char *call_id,
+                           char ret_sid[64]) CC_MUSTCHECK;
+/* The call's transcript segments (role, content, ms since the epoch) in the order they were
+ * spoken; *ret_res owns them. */
+int tel_call_transcript_rows(struct cc_db_conn *conn, const char *org_id, const char *call_id,
+                             PGresult **ret_res) CC_MUSTCHECK;
 extern const struct cc_http_route tel_supervisor_routes[];
 extern const size_t tel_supervisor_nroutes;

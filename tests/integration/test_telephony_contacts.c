@@ -77,11 +77,12 @@ static long post_raw(struct cc_service *svc, const char *path, const char *conte
 static char *form(const char *csv, size_t csv_len, const char *part_name, size_t *ret_len)
 {
         struct cc_strbuf b = {0};
-        cc_strbuf_printf(&b,
-                         "--" BOUNDARY "\r\n"
-                         "Content-Disposition: form-data; name=\"%s\"; filename=\"contacts.csv\"\r\n"
-                         "Content-Type: text/csv\r\n\r\n",
-                         part_name);
+        cc_strbuf_printf(
+            &b,
+            "--" BOUNDARY "\r\n"
+            "Content-Disposition: form-data; name=\"%s\"; filename=\"contacts.csv\"\r\n"
+            "Content-Type: text/csv\r\n\r\n",
+            part_name);
         cc_strbuf_append(&b, csv, csv_len);
         cc_strbuf_puts(&b, "\r\n--" BOUNDARY "--\r\n");
         *ret_len = b.len;
@@ -95,8 +96,8 @@ static long import_csv(struct cc_service *svc, const char *token, const char *ca
         snprintf(path, sizeof(path), "/api/contacts/bulk-import?campaign_id=%s", campaign_id);
         size_t len;
         char *body = form(csv, csv_len, "file", &len);
-        long st = post_raw(svc, path, "multipart/form-data; boundary=" BOUNDARY, body, len, token,
-                           ret);
+        long st =
+            post_raw(svc, path, "multipart/form-data; boundary=" BOUNDARY, body, len, token, ret);
         free(body);
         return st;
 }
@@ -104,8 +105,7 @@ static long import_csv(struct cc_service *svc, const char *token, const char *ca
 static int64_t jint(json_object *o, const char *key)
 {
         json_object *v = json_object_object_get(o, key);
-        ck_assert_msg(v && json_object_is_type(v, json_type_int), "%s missing",
-                      key);
+        ck_assert_msg(v && json_object_is_type(v, json_type_int), "%s missing", key);
         return json_object_get_int64(v);
 }
 
@@ -131,8 +131,9 @@ static char *create_contact(struct cc_service *svc, const struct tt_caller *c,
                             const char *campaign_id, const char *phone, const char *name)
 {
         char body[512];
-        snprintf(body, sizeof(body), "{\"campaign_id\":\"%s\",\"phone_number\":\"%s\",\"name\":\"%s\"}",
-                 campaign_id, phone, name);
+        snprintf(body, sizeof(body),
+                 "{\"campaign_id\":\"%s\",\"phone_number\":\"%s\",\"name\":\"%s\"}", campaign_id,
+                 phone, name);
         struct tt_resp r;
         tt_call(svc, "POST", CONTACTS, body, c->token, &r);
         ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
@@ -221,8 +222,8 @@ START_TEST(telephony_contacts_crud)
             "{\"campaign_id\":\"%s\",\"phone_number\":\"+15550100009\",\"notes\":7}",
             "[1]",
         };
-        const char *fields[] = {"campaign_id", "campaign_id", "phone_number", "phone_number",
-                                "phone_number", "notes", "body"};
+        const char *fields[] = {"campaign_id",  "campaign_id", "phone_number", "phone_number",
+                                "phone_number", "notes",       "body"};
         for (size_t i = 0; i < CC_ARRAY_SIZE(bad); i++) {
                 snprintf(body, sizeof(body), bad[i], camp);
                 tt_call(svc, "POST", CONTACTS, body, sup.token, &r);
@@ -465,19 +466,20 @@ START_TEST(telephony_contacts_import_rows)
          * commas, doubled quotes and line breaks, blank rows, and every kind of bad row. */
         static const char csv[] =
             "\xEF\xBB\xBF"
-            " Email ,Phone_Number,name,notes,source\r\n"                            /* 1 */
-            "ann@example.com,(555) 010-0001,\"Smith, Ann\",\"Line one\r\n"          /* 2 */
+            " Email ,Phone_Number,name,notes,source\r\n"                   /* 1 */
+            "ann@example.com,(555) 010-0001,\"Smith, Ann\",\"Line one\r\n" /* 2 */
             "line \"\"two\"\"\",fair\r\n"
-            ", +44 20 7946 0958 ,  Bob  ,,\r\n"                                     /* 3 */
-            "\r\n"                                                                  /* 4 */
-            "carol@example.com,,Carol,,\r\n"                                        /* 5 */
-            "dave@example.com,555-010-0004\r\n"                                     /* 6 */
-            "eve@example.com,\"5550100005\"x,Eve,,\r\n"                             /* 7 */
-            "frank@example.com,client:frank,Frank,,web\r\n"                        /* 8 */
-            ",,,,\r\n"                                                              /* 9 */
-            "gina@example.com,O\"Neil,Gina,,\r\n"                                   /* 10 */
-            "hal@example.com,5550100011,Hal,\"has\x01" "control\",\r\n"                /* 11 */
-            "ivy@example.com,5550100012,Ivy,,\r\n";                                 /* 12 */
+            ", +44 20 7946 0958 ,  Bob  ,,\r\n"             /* 3 */
+            "\r\n"                                          /* 4 */
+            "carol@example.com,,Carol,,\r\n"                /* 5 */
+            "dave@example.com,555-010-0004\r\n"             /* 6 */
+            "eve@example.com,\"5550100005\"x,Eve,,\r\n"     /* 7 */
+            "frank@example.com,client:frank,Frank,,web\r\n" /* 8 */
+            ",,,,\r\n"                                      /* 9 */
+            "gina@example.com,O\"Neil,Gina,,\r\n"           /* 10 */
+            "hal@example.com,5550100011,Hal,\"has\x01"
+            "control\",\r\n"                        /* 11 */
+            "ivy@example.com,5550100012,Ivy,,\r\n"; /* 12 */
         struct tt_resp r;
         import_csv(svc, sup.token, camp, csv, sizeof(csv) - 1, &r);
         const char *errors[] = {
@@ -581,8 +583,9 @@ START_TEST(telephony_contacts_import_refused)
              "file: must be UTF-8 text"},
             {"no phone_number column", "phone,name\n+15550100001,Ann\n",
              "file: the first row must be a header naming the columns, phone_number among them"},
-            {"empty file", "", "file: the first row must be a header naming the columns, "
-                               "phone_number among them"},
+            {"empty file", "",
+             "file: the first row must be a header naming the columns, "
+             "phone_number among them"},
             {"malformed header", "\"phone_number\"x,name\n+15550100001,Ann\n",
              "file: the first row must be a header naming the columns, phone_number among them"},
         };

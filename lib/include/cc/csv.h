@@ -18,7 +18,7 @@ struct cc_csv;
 
 struct cc_csv_row {
         uint64_t number; /* 1-based: lines outside quotes before it, blank ones included, + 1 */
-        size_t nfields;            /* 0 for a malformed record */
+        size_t nfields;  /* 0 for a malformed record */
         const char *const *fields; /* each NUL-terminated; lens[i] counts a NUL inside a field */
         const size_t *lens;
         const char *error; /* NULL, or why the record is malformed ("unterminated quoted field") */

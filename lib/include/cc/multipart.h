@@ -30,7 +30,7 @@ struct cc_multipart_part {
 struct cc_multipart {
         const char *body;
         size_t len;
-        size_t pos; /* just after the last delimiter read */
+        size_t pos;                                /* just after the last delimiter read */
         char delim[CC_MULTIPART_BOUNDARY_MAX + 5]; /* "\r\n--" boundary */
         size_t delim_len;
         bool done;
