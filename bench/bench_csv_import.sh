@@ -45,6 +45,8 @@ free_port() {
         python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 kib() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$tel_pid/status"; }
+# CPU seconds telephony has used (user + system), to split a run's time from PostgreSQL's.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$tel_pid/stat"; }
 
 psql -qX -v ON_ERROR_STOP=1 "$pg/postgres" -c "CREATE DATABASE $db" >/dev/null
 db_url="$pg/$db"
@@ -83,18 +85,21 @@ rss_before="$(kib VmRSS)"
 
 printf '%d rows, %.1f MiB file; telephony RSS before: %d KiB\n' "$rows" \
         "$(echo "$size / 1048576" | bc -l)" "$rss_before"
-printf '%-5s %10s %9s %12s %16s\n' run imported seconds rows/s "peak RSS (KiB)"
+printf '%-5s %10s %9s %12s %14s %16s\n' run imported seconds rows/s "telephony CPU" \
+        "peak RSS (KiB)"
 for run in $(seq 1 "$runs"); do
         camp="$(python3 -c 'import uuid; print(uuid.uuid4())')"
         psql -qX -v ON_ERROR_STOP=1 "$db_url" -c "
                 INSERT INTO telephony.campaigns (id, org_id, organization_label, name, type)
                 VALUES ('$camp', '$org', 'bench', 'bench import $run', 'OUTBOUND')" >/dev/null
+        cpu_before="$(cpu)"
         secs="$(curl -s -o "$work/answer.json" -w '%{time_total}' \
                 -H "Authorization: Bearer $token" \
                 -F "file=@$work/contacts.csv;type=text/csv" \
                 "http://127.0.0.1:$port/api/contacts/bulk-import?campaign_id=$camp")"
         imported="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["imported"])' \
                 "$work/answer.json" 2>/dev/null || { cat "$work/answer.json" >&2; exit 1; })"
-        printf '%-5s %10s %9.2f %12.0f %16s\n' "$run" "$imported" "$secs" \
-                "$(echo "$imported / $secs" | bc -l)" "$(kib VmHWM)"
+        printf '%-5s %10s %9.2f %12.0f %13.2fs %16s\n' "$run" "$imported" "$secs" \
+                "$(echo "$imported / $secs" | bc -l)" "$(echo "$(cpu) - $cpu_before" | bc -l)" \
+                "$(kib VmHWM)"
 done

@@ -434,9 +434,10 @@ static int apply_transition(struct cc_db_conn *conn, struct tel_call_row *row,
         if (t->source == TEL_SOURCE_WEBHOOK && from == TEL_CALL_ON_HOLD &&
             to == TEL_CALL_IN_PROGRESS)
                 ok = false;
-        /* A caller waiting in one of our queues hears hold music: Twilio calls that answered,
-         * but nobody has answered them yet (an agent taking the call does). */
-        if (t->source == TEL_SOURCE_WEBHOOK && to == TEL_CALL_IN_PROGRESS &&
+        /* An inbound caller waiting in one of our queues hears hold music: Twilio calls that
+         * answered, but nobody has answered them yet (an agent taking the call does). A callee
+         * of ours who picked up did answer, queue or not. */
+        if (t->source == TEL_SOURCE_WEBHOOK && to == TEL_CALL_IN_PROGRESS && c->inbound &&
             (strcmp(row->queue_state, "WAITING") == 0 || strcmp(row->queue_state, "OFFERED") == 0))
                 ok = false;
         if (!ok)
