@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -26,6 +27,11 @@
 #define STOP_GRACE_MS      10000
 #define DEFAULT_JSON_DEPTH 32
 #define DEFAULT_MAX_BODY   (1u << 20)
+/* A body announced this large gets a mapping of its own, returned to the system when the
+ * request ends. From the heap, glibc would (after the first such free raised its mmap
+ * threshold) serve the next one from a worker thread's arena and keep the pages: after a few
+ * uploads the process would hold one upload's worth per worker thread. */
+#define BODY_MAP_MIN (1u << 20)
 /* MHD's per-connection memory (request line, headers, read and write buffers) is zeroed
  * between requests on a kept-alive connection, so its size is paid on every request: at the
  * default 32 KiB that memset was the largest user-space cost in profiles. 16 KiB still holds
@@ -109,8 +115,9 @@ struct cc_http_req {
         char scratch[160]; /* decoded path parameters of a usual-length path */
         char *body;        /* heap, NUL-terminated */
         size_t body_len, body_cap;
-        size_t max_body;      /* this request's limit (its route's) */
+        size_t max_body;       /* this request's limit (its route's) */
         size_t content_length; /* as announced, 0 when not */
+        bool body_mapped;      /* body is an mmap of body_cap bytes */
         size_t discarded;
         bool too_large;
         json_object *json;
@@ -802,13 +809,43 @@ static struct cc_http_req *req_new(struct cc_http_server *srv, struct MHD_Connec
         return req;
 }
 
+static void body_free(struct cc_http_req *req)
+{
+        if (req->body_mapped)
+                munmap(req->body, req->body_cap);
+        else
+                free(req->body);
+        req->body = NULL;
+        req->body_len = req->body_cap = 0;
+        req->body_mapped = false;
+}
+
+/* Room for the announced length at once: growing by doubling would hold an upload twice while
+ * it is copied, and up to twice its size after. */
+static void body_reserve(struct cc_http_req *req)
+{
+        size_t cap = req->content_length + 1;
+        if (cap >= BODY_MAP_MIN) {
+                void *p =
+                    mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p != MAP_FAILED) {
+                        req->body = p;
+                        req->body_cap = cap;
+                        req->body_mapped = true;
+                        return;
+                }
+        }
+        req->body = cc_xmalloc(cap);
+        req->body_cap = cap;
+}
+
 static void req_free(struct cc_http_req *req)
 {
         struct cc_http_server *srv = req->srv;
         if (req->pending)
                 MHD_destroy_response(req->pending);
         json_object_put(req->json);
-        free(req->body);
+        body_free(req);
         cc_arena_free(req->arena);
         free(req);
         if (atomic_fetch_sub(&srv->inflight, 1) == 1 && atomic_load(&srv->stopping)) {
@@ -821,8 +858,8 @@ static void req_free(struct cc_http_req *req)
 /* Records the announced length; true when it is beyond the request's limit. */
 static bool content_length_too_large(struct cc_http_req *req)
 {
-        const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (!cl)
                 return false;
         char *end;
@@ -918,22 +955,26 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 if (req->body_len + n > max_body) {
                         req->too_large = true;
                         req->discarded = req->body_len + n;
-                        free(req->body);
-                        req->body = NULL;
-                        req->body_len = req->body_cap = 0;
+                        body_free(req);
                         return MHD_YES;
                 }
-                /* An announced length is allocated at once: growing by doubling would
-                 * hold an upload twice while it is copied, and up to twice its size after. */
-                if (!req->body_cap && req->content_length >= n) {
-                        req->body_cap = req->content_length + 1;
-                        req->body = cc_xmalloc(req->body_cap);
-                }
+                if (!req->body_cap && req->content_length >= n)
+                        body_reserve(req);
+                /* MHD holds the client to its Content-Length, so a reserved body does not
+                 * grow; one sent in chunks grows by doubling. */
                 if (req->body_len + n + 1 > req->body_cap) {
                         size_t cap = req->body_cap ? req->body_cap : 1024;
                         while (cap < req->body_len + n + 1)
                                 cap *= 2;
-                        req->body = cc_xrealloc(req->body, cap);
+                        if (req->body_mapped) {
+                                char *heap = cc_xmalloc(cap);
+                                memcpy(heap, req->body, req->body_len);
+                                munmap(req->body, req->body_cap);
+                                req->body = heap;
+                                req->body_mapped = false;
+                        } else {
+                                req->body = cc_xrealloc(req->body, cap);
+                        }
                         req->body_cap = cap;
                 }
                 memcpy(req->body + req->body_len, upload_data, n);

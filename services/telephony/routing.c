@@ -55,8 +55,8 @@ static char *agent_twiml(const char *call_id)
         char name[48];
         tel_conference_name(call_id, name);
         struct cc_twiml *t = cc_twiml_new();
-        const char *attrs[] = {"startConferenceOnEnter", "true", "endConferenceOnExit", "true",
-                               "beep", "false", NULL};
+        const char *attrs[] = {
+            "startConferenceOnEnter", "true", "endConferenceOnExit", "true", "beep", "false", NULL};
         cc_twiml_open(t, "Dial", NULL);
         cc_twiml_leaf(t, "Conference", attrs, name);
         cc_twiml_close(t);
@@ -88,11 +88,12 @@ int tel_route_enqueue(struct cc_db_conn *conn, const char *org_id, const char *c
         /* A call moved to another queue keeps its first queue time: the caller has been
          * waiting since then. */
         const char *p[] = {org_id, call_id, q->id, prio, now};
-        r = cc_db_exec(conn,
-                       "UPDATE calls SET queue_id = $3, queue_state = 'WAITING', queue_priority = "
-                       "$4, queued_at = coalesce(queued_at, " TS("$5") "), updated_at = now() "
-                       "WHERE org_id = $1 AND id = $2",
-                       5, p, NULL);
+        r = cc_db_exec(
+            conn,
+            "UPDATE calls SET queue_id = $3, queue_state = 'WAITING', queue_priority = "
+            "$4, queued_at = coalesce(queued_at, " TS("$5") "), updated_at = now() "
+                                                            "WHERE org_id = $1 AND id = $2",
+            5, p, NULL);
         if (r < 0)
                 return r;
         snprintf(row.queue_id, sizeof(row.queue_id), "%s", q->id);
@@ -319,9 +320,9 @@ int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row, bool
         char until[24];
         fmt_ll(until, (c->ended_at_ms ? c->ended_at_ms : cc_now_ms()) + wrap_s * 1000LL);
         const char *q[] = {agent_id, c->id, until};
-        r = cc_db_exec(conn,
-                       "UPDATE agents SET wrap_call_id = $2, wrap_until = " TS("$3") " WHERE id = $1",
-                       3, q, NULL);
+        r = cc_db_exec(
+            conn, "UPDATE agents SET wrap_call_id = $2, wrap_until = " TS("$3") " WHERE id = $1", 3,
+            q, NULL);
         if (r == 0)
                 *ret_defer_ended = true;
         return r;
@@ -544,7 +545,7 @@ int tel_route_dial_offers(struct cc_db_conn *conn, struct tel *tel)
             0, NULL, &res);
         if (r < 0)
                 return r;
-        int n = PQntuples(res);
+        int n = PQntuples(res), requeued = 0;
         for (int i = 0; i < n; i++) {
                 const char *offer_id = PQgetvalue(res, i, 0), *org_id = PQgetvalue(res, i, 1);
                 const char *call_id = PQgetvalue(res, i, 2), *to = PQgetvalue(res, i, 3);
@@ -555,6 +556,17 @@ int tel_route_dial_offers(struct cc_db_conn *conn, struct tel *tel)
                 int d = tel_twilio_create_leg(conn, tel, org_id, to, twiml, status, OFFER_RING_S,
                                               sid, err, sizeof(err));
                 free(twiml);
+                if (d == -EHOSTDOWN || d == -ETIMEDOUT || d == -ECONNREFUSED || d == -EIO) {
+                        /* Twilio out of reach is nobody's missed call: the offer waits for the
+                         * next round instead of burning through every agent. */
+                        const char *p[] = {offer_id};
+                        (void)!cc_db_exec(conn,
+                                          "UPDATE offers SET state = 'PENDING' WHERE id = $1 AND "
+                                          "state = 'DIALING' AND twilio_sid IS NULL",
+                                          1, p, NULL);
+                        requeued++;
+                        continue;
+                }
                 /* The leg's callbacks carry our offer id, so the sid is stored by whichever
                  * comes first: this answer or the first callback. */
                 int e = d == 0 ? tel_route_offer_event(conn, offer_id, sid, TEL_LEG_PROGRESS, NULL,
@@ -573,7 +585,11 @@ int tel_route_dial_offers(struct cc_db_conn *conn, struct tel *tel)
                 }
         }
         PQclear(res);
-        return n;
+        if (requeued)
+                cc_log_warn(NULL,
+                            "routing: Twilio unreachable, %d offer(s) wait for the next round",
+                            requeued);
+        return requeued ? 0 : n; /* 0 ends the worker's dialing for this round */
 }
 
 int tel_route_release_legs(struct cc_db_conn *conn, struct tel *tel)

@@ -60,7 +60,8 @@ static void *worker_main(void *arg)
                 if (!w->kicked) {
                         struct timespec ts;
                         clock_gettime(CLOCK_MONOTONIC, &ts);
-                        long long ns = ts.tv_nsec + (long long)tel_cfg.worker_interval_ms * 1000000LL;
+                        long long ns =
+                            ts.tv_nsec + (long long)tel_cfg.worker_interval_ms * 1000000LL;
                         ts.tv_sec += ns / 1000000000LL;
                         ts.tv_nsec = ns % 1000000000LL;
                         pthread_cond_timedwait(&w->cond, &w->mu, &ts);
