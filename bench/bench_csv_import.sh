@@ -103,3 +103,4 @@ for run in $(seq 1 "$runs"); do
                 "$(echo "$imported / $secs" | bc -l)" "$(echo "$(cpu) - $cpu_before" | bc -l)" \
                 "$(kib VmHWM)"
 done
+printf 'telephony RSS after the runs: %d KiB\n' "$(kib VmRSS)"

@@ -175,9 +175,8 @@ static int claim(struct cc_db_conn *conn, const char *org_id, const char *campai
                 r = cc_db_exec(conn, lock_sql, 2, p, &res);
         if (r < 0)
                 goto out;
-        /* Paused, deleted or completed since the list was read; outside its hours; or resting
-         * since another round of ours, which held the lock before us, found Twilio down. */
-        if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "t") != 0 || resting(campaign_id))
+        /* Paused, deleted or completed since the list was read; or outside its hours. */
+        if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "t") != 0)
                 goto out;
         PQclear(res);
         res = NULL;
@@ -190,6 +189,10 @@ static int claim(struct cc_db_conn *conn, const char *org_id, const char *campai
         }
         PQclear(res);
         res = NULL;
+        /* Another round of ours that found Twilio down rested the campaign before it failed
+         * its calls: a count that saw them end sees the rest too. */
+        if (room > 0 && resting(campaign_id))
+                room = 0;
         if (room > 0) {
                 char limit[16];
                 snprintf(limit, sizeof(limit), "%d", room < MAX_BATCH ? room : MAX_BATCH);

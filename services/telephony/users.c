@@ -46,7 +46,7 @@ static const char upsert_sql[] =
     "ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, email = EXCLUDED.email, "
     "first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, role = EXCLUDED.role, "
     "status = EXCLUDED.status, skills = EXCLUDED.skills, version_ms = EXCLUDED.version_ms "
-    "WHERE users.version_ms <= EXCLUDED.version_ms RETURNING id";
+    "WHERE users.version_ms < EXCLUDED.version_ms RETURNING id";
 
 static const char agent_of_user_sql[] = "SELECT id FROM agents WHERE org_id = $1 AND user_id = $2";
 
