@@ -30,7 +30,6 @@ work="$(mktemp -d)"
 psql() { command psql -qAtX -v ON_ERROR_STOP=1 "$db" "$@"; }
 tel_pid="$(cat "$root/.local/run/telephony.pid" 2>/dev/null || true)"
 cleanup() {
-        [[ -n "$tel_pid" ]] && kill -CONT "$tel_pid" 2>/dev/null
         psql -c "SET search_path = telephony;
                  DELETE FROM offers WHERE org_id = '$org';
                  DELETE FROM calls WHERE org_id = '$org';
@@ -39,6 +38,9 @@ cleanup() {
                  DELETE FROM users WHERE org_id = '$org';
                  DELETE FROM queues WHERE org_id = '$org';" >/dev/null 2>&1 || true
         rm -rf "$work"
+        # only now: the service must not route the bench's calls while they are removed
+        [[ -n "$tel_pid" ]] && kill -CONT "$tel_pid" 2>/dev/null
+        return 0
 }
 trap cleanup EXIT
 [[ -n "$tel_pid" ]] && kill -STOP "$tel_pid" 2>/dev/null || true
