@@ -301,6 +301,7 @@ int cc_service_start(const struct cc_service_def *def, struct cc_service **ret_s
             .port = (int)c->port,
             .threads = (int)c->threads,
             .max_body = (size_t)c->max_body,
+            .max_upload = def->max_upload ? (size_t)*def->max_upload : 0,
             .conn_timeout_s = (int)c->conn_timeout_s,
             .verifier = svc->verifier,
             .ready = check_ready,

@@ -14,7 +14,8 @@
 enum upstream_id { UP_TELEPHONY, UP_SMS, UP_SENTIMENT, UP_ANALYTICS, UP_COUNT };
 
 static char *telephony_url, *sms_url, *sentiment_url, *analytics_url, *cors_origins;
-static long long timeout_ms, connect_timeout_ms, failures, open_ms;
+static long long timeout_ms, connect_timeout_ms, failures, open_ms, upload_timeout_ms;
+long long frontdoor_upload_max_bytes;
 
 const struct cc_config_var frontdoor_config[] = {
     {"CC_TELEPHONY_URL", CC_CONFIG_STRING, "http://127.0.0.1:8081", 1, 1024, &telephony_url,
@@ -27,6 +28,11 @@ const struct cc_config_var frontdoor_config[] = {
      "base URL of the analytics service"},
     {"CC_UPSTREAM_TIMEOUT_MS", CC_CONFIG_INT, "8000", 50, 600000, &timeout_ms,
      "longest a forwarded request may take before 504"},
+    {"CC_UPLOAD_MAX_BYTES", CC_CONFIG_INT, "20971520", 1024, 1073741824,
+     &frontdoor_upload_max_bytes,
+     "largest file upload forwarded (the contact CSV import); keep it equal to telephony's"},
+    {"CC_UPLOAD_TIMEOUT_MS", CC_CONFIG_INT, "120000", 50, 3600000, &upload_timeout_ms,
+     "longest a forwarded file upload may take before 504 (a large import takes seconds)"},
     {"CC_UPSTREAM_CONNECT_TIMEOUT_MS", CC_CONFIG_INT, "1000", 10, 60000, &connect_timeout_ms,
      "longest wait for a connection to a service behind the gateway"},
     {"CC_UPSTREAM_FAILURES", CC_CONFIG_INT, "5", 1, 1000, &failures,
@@ -48,7 +54,7 @@ const char *frontdoor_cors_origins(void)
         return cors_origins ? cors_origins : FRONTDOOR_DEFAULT_CORS_ORIGINS;
 }
 
-static void forward(struct cc_http_req *req, enum upstream_id up)
+static void forward_with(struct cc_http_req *req, enum upstream_id up, int timeout)
 {
         /* A token outlives a deactivation by up to 15 minutes; the user's current state (cached
          * for a few seconds) is what lets a request through. */
@@ -58,12 +64,22 @@ static void forward(struct cc_http_req *req, enum upstream_id up)
                 cc_http_reply_error(req, 503, "%s unavailable", upstream_names[up]);
                 return;
         }
-        proxy_forward(proxy, up, req);
+        proxy_forward(proxy, up, req, timeout);
+}
+
+static void forward(struct cc_http_req *req, enum upstream_id up)
+{
+        forward_with(req, up, 0);
 }
 
 static void h_telephony(struct cc_http_req *req)
 {
         forward(req, UP_TELEPHONY);
+}
+
+static void h_telephony_upload(struct cc_http_req *req)
+{
+        forward_with(req, UP_TELEPHONY, (int)upload_timeout_ms);
 }
 
 static void h_sms(struct cc_http_req *req)
@@ -156,7 +172,7 @@ const struct cc_http_route frontdoor_routes[] = {
     /* contacts */
     {"GET", "/api/contacts/", h_telephony, ANY, RAW},
     {"POST", "/api/contacts/", h_telephony, ANY, RAW},
-    {"POST", "/api/contacts/bulk-import", h_telephony, SUP, RAW},
+    {"POST", "/api/contacts/bulk-import", h_telephony_upload, SUP, RAW | CC_HTTP_UPLOAD},
     {"GET", "/api/contacts/{contact_id}", h_telephony, ANY, RAW},
     {"PUT", "/api/contacts/{contact_id}", h_telephony, ANY, RAW},
     {"DELETE", "/api/contacts/{contact_id}", h_telephony, SUP, RAW},

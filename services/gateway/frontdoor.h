@@ -23,6 +23,8 @@
  * CC_UPSTREAM_CONNECT_TIMEOUT_MS, CC_UPSTREAM_FAILURES, CC_UPSTREAM_OPEN_MS, CC_CORS_ORIGINS. */
 extern const struct cc_config_var frontdoor_config[];
 extern const size_t frontdoor_config_count;
+/* CC_UPLOAD_MAX_BYTES: the gateway service's def.max_upload points here. */
+extern long long frontdoor_upload_max_bytes;
 
 /* Forwarded routes (with their roles), GET /, GET /health, GET /openapi.json. */
 extern const struct cc_http_route frontdoor_routes[];
@@ -60,8 +62,9 @@ struct proxy *proxy_new(const struct proxy_upstream_config *ups, size_t n);
  * server has drained). */
 void proxy_free(struct proxy *p);
 /* Forwards req to upstream i and replies to it later from the loop thread (503 at once when the
- * breaker is open). Call from a handler; req must not be touched afterwards. */
-void proxy_forward(struct proxy *p, size_t i, struct cc_http_req *req);
+ * breaker is open); timeout_ms 0 is the upstream's own. Call from a handler; req must not be
+ * touched afterwards. */
+void proxy_forward(struct proxy *p, size_t i, struct cc_http_req *req, int timeout_ms);
 size_t proxy_upstream_count(const struct proxy *p);
 const char *proxy_upstream_name(const struct proxy *p, size_t i);
 /* The last readiness probe's answer (false until the first probe has answered). */

@@ -74,6 +74,7 @@ const struct cc_service_def *gateway_service_def(void)
         def.migrations = gateway_migrations;
         def.nmigrations = gateway_migrations_count;
         def.config = all_config;
+        def.max_upload = &frontdoor_upload_max_bytes;
         def.nconfig = CC_ARRAY_SIZE(gateway_config) + frontdoor_config_count;
         def.routes = all_routes;
         def.nroutes = gateway_identity_nroutes + frontdoor_routes_count;

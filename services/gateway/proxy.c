@@ -232,7 +232,7 @@ static void add_header(struct job *job, const char *name, const char *value)
         job->headers = curl_slist_append(job->headers, line);
 }
 
-void proxy_forward(struct proxy *p, size_t i, struct cc_http_req *req)
+void proxy_forward(struct proxy *p, size_t i, struct cc_http_req *req, int timeout_ms)
 {
         struct upstream *up = &p->ups[i];
         if (!cc_breaker_allow(up->breaker)) {
@@ -246,7 +246,7 @@ void proxy_forward(struct proxy *p, size_t i, struct cc_http_req *req)
         struct loop *lp =
             &p->loops[atomic_fetch_add_explicit(&p->next_loop, 1, memory_order_relaxed) %
                       p->nloops];
-        struct job *job = job_new(lp, up, url, up->timeout_ms);
+        struct job *job = job_new(lp, up, url, timeout_ms > 0 ? timeout_ms : up->timeout_ms);
         job->req = req;
         CURL *e = job->easy;
 

@@ -189,6 +189,7 @@ const struct cc_service_def *telephony_service_def(void)
         def.migrations = telephony_migrations;
         def.nmigrations = telephony_migrations_count;
         def.config = telephony_config;
+        def.max_upload = &tel_cfg.upload_max_bytes;
         def.nconfig = CC_ARRAY_SIZE(telephony_config);
         static const char *const topics[] = {"cc.users.v1"};
         def.consume_topics = topics;

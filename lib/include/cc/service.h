@@ -25,6 +25,10 @@ struct cc_service_def {
         const char *const *consume_topics;
         size_t nconsume_topics;
         cc_consume_handler_fn consume_handler;
+        /* Optional: the largest body of a CC_HTTP_UPLOAD route (a file upload), read after the
+         * configuration is loaded (it points into the service's own settings); NULL: uploads
+         * are limited like every body, by CC_HTTP_MAX_BODY. */
+        const long long *max_upload;
         /* Optional extra configuration the service reads (its own CC_* variables). */
         const struct cc_config_var *config;
         size_t nconfig;
