@@ -19,6 +19,7 @@ struct tel_call_row {
          * CONNECTED, ABANDONED or OVERFLOWED */
         char queue_state[16];
         int64_t queued_at_ms, connected_at_ms; /* 0 when not reached */
+        int64_t queue_left_at_ms;              /* an overflowed call's leaving the queues */
         bool abandoned;
         int wrap_up_s; /* -1 until the agent's wrap-up for it ended */
         bool ended_event_sent;

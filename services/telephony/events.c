@@ -55,8 +55,10 @@ int tel_call_queue_wait_s(const struct tel_call_row *r)
 {
         if (!r->queued_at_ms)
                 return 0;
-        /* Until an agent took it, or until the caller left. */
-        int64_t until = r->connected_at_ms ? r->connected_at_ms : r->call.ended_at_ms;
+        /* Until an agent took it, the overflow action took it, or the caller left. */
+        int64_t until = r->connected_at_ms    ? r->connected_at_ms
+                        : r->queue_left_at_ms ? r->queue_left_at_ms
+                                              : r->call.ended_at_ms;
         if (!until)
                 until = cc_now_ms();
         return until > r->queued_at_ms ? (int)((until - r->queued_at_ms) / 1000) : 0;

@@ -21,6 +21,8 @@
 #define OFFER_RING_S 20
 /* Rows one worker round takes on at most, so a backlog never makes one round slow. */
 #define ROUND_LIMIT "32"
+/* An offer DIALING for this long has rung out whatever happened to its callbacks. */
+#define STALE_DIALING_S "90"
 
 static const char *base_url(void)
 {
@@ -90,9 +92,9 @@ int tel_route_enqueue(struct cc_db_conn *conn, const char *org_id, const char *c
         const char *p[] = {org_id, call_id, q->id, prio, now};
         r = cc_db_exec(
             conn,
-            "UPDATE calls SET queue_id = $3, queue_state = 'WAITING', queue_priority = "
-            "$4, queued_at = coalesce(queued_at, " TS("$5") "), updated_at = now() "
-                                                            "WHERE org_id = $1 AND id = $2",
+            "UPDATE calls SET queue_id = $3, queue_state = 'WAITING', queue_priority = $4, "
+            "queued_at = coalesce(queued_at, " TS("$5") "), entered_queue_at = " TS("$5") ", "
+            "queue_left_at = NULL, updated_at = now() WHERE org_id = $1 AND id = $2",
             5, p, NULL);
         if (r < 0)
                 return r;
@@ -142,9 +144,10 @@ int tel_route_offer_to_user(struct cc_db_conn *conn, const char *org_id, const c
         if (r < 0 || PQntuples(res) == 0)
                 goto done;
         const char *q[] = {org_id, call_id, PQgetvalue(res, 0, 0)};
+        /* the callee waits for the agent from now: its wait is measured like a queue's */
         r = cc_db_exec(conn,
-                       "UPDATE calls SET queue_state = 'OFFERED', updated_at = now() WHERE "
-                       "org_id = $1 AND id = $2",
+                       "UPDATE calls SET queue_state = 'OFFERED', queued_at = now(), "
+                       "entered_queue_at = now(), updated_at = now() WHERE org_id = $1 AND id = $2",
                        2, q, NULL);
         if (r == 0)
                 r = cc_db_exec(conn,
@@ -270,18 +273,27 @@ int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row, bool
         if (strcmp(row->queue_state, "CONNECTED") != 0)
                 return 0;
 
-        /* The agent who took it: load released, its leg hung up by the worker, then wrap-up. */
+        /* The agent who took it: load released, its leg hung up by the worker, then wrap-up.
+         * The agent is locked before anything is decided from its status and load: a presence
+         * change or another of its calls ending at the same moment must be seen, not
+         * overwritten. */
         const char *p[] = {c->id, row->queue_id};
         PGresult *res = NULL;
-        int r = cc_db_exec(
-            conn,
-            "UPDATE offers o SET released = (o.twilio_sid IS NULL), updated_at = now() "
-            "FROM agents a WHERE o.call_id = $1 AND o.state = 'ACCEPTED' AND a.id = o.agent_id "
-            "RETURNING a.id, a.status, a.current_load, (SELECT q.wrap_up_seconds FROM queues q "
-            "WHERE q.id::text = $2 AND q.org_id = a.org_id)",
-            2, p, &res);
-        if (r < 0)
+        int r = cc_db_exec(conn,
+                           "SELECT a.id, a.status, a.current_load, (SELECT q.wrap_up_seconds FROM "
+                           "queues q WHERE q.id::text = $2 AND q.org_id = a.org_id) FROM offers o "
+                           "JOIN agents a ON a.id = o.agent_id WHERE o.call_id = $1 AND o.state = "
+                           "'ACCEPTED' FOR UPDATE OF a",
+                           2, p, &res);
+        if (r == 0)
+                r = cc_db_exec(conn,
+                               "UPDATE offers SET released = released OR twilio_sid IS NULL, "
+                               "updated_at = now() WHERE call_id = $1 AND state = 'ACCEPTED'",
+                               1, p, NULL);
+        if (r < 0) {
+                PQclear(res);
                 return r;
+        }
         if (PQntuples(res) == 0) {
                 PQclear(res);
                 return 0;
@@ -452,11 +464,13 @@ static int offer_accepted(struct cc_db_conn *conn, struct offer *o, struct tel_c
         return agent_follow_load(conn, o->org_id, o->agent_id, traceparent);
 }
 
-/* No answer, busy, failed, or refused by Twilio: the next agent gets a chance. */
-static int offer_missed(struct cc_db_conn *conn, struct offer *o, struct tel_call_row *row,
-                        const char *sid, const char *traceparent)
+/* The offer ends without the agent: MISSED (no answer, busy, a bad endpoint: the next agent
+ * gets the call, this one never again) or CANCELED (Twilio could not be asked: the call waits
+ * for the next pass, this agent included). */
+static int offer_ended(struct cc_db_conn *conn, struct offer *o, struct tel_call_row *row,
+                       const char *state, const char *sid, const char *traceparent)
 {
-        int r = set_offer(conn, o, "MISSED", sid, true);
+        int r = set_offer(conn, o, state, sid, true);
         if (r == 0)
                 r = release_load(conn, o->agent_id);
         if (r == 0)
@@ -490,6 +504,9 @@ int tel_route_offer_event(struct cc_db_conn *conn, const char *offer_id, const c
         if (ev == TEL_LEG_PROGRESS) {
                 if (sid && *sid && !o.sid[0])
                         r = set_offer(conn, &o, o.state, sid, false);
+        } else if (ev == TEL_LEG_UNPLACED) {
+                if (live)
+                        r = offer_ended(conn, &o, &row, "CANCELED", NULL, traceparent);
         } else if (ev == TEL_LEG_ANSWERED) {
                 if (live && strcmp(row.queue_state, "OFFERED") == 0 &&
                     !tel_call_status_terminal(row.call.status)) {
@@ -505,7 +522,7 @@ int tel_route_offer_event(struct cc_db_conn *conn, const char *offer_id, const c
                 }
         } else { /* ENDED */
                 if (live) {
-                        r = offer_missed(conn, &o, &row, sid, traceparent);
+                        r = offer_ended(conn, &o, &row, "MISSED", sid, traceparent);
                 } else if (strcmp(o.state, "ACCEPTED") == 0) {
                         r = set_offer(conn, &o, o.state, sid, true);
                         /* The agent hung up on a live call: the caller goes too. */
@@ -545,7 +562,7 @@ int tel_route_dial_offers(struct cc_db_conn *conn, struct tel *tel)
             0, NULL, &res);
         if (r < 0)
                 return r;
-        int n = PQntuples(res), requeued = 0;
+        int n = PQntuples(res), unplaced = 0;
         for (int i = 0; i < n; i++) {
                 const char *offer_id = PQgetvalue(res, i, 0), *org_id = PQgetvalue(res, i, 1);
                 const char *call_id = PQgetvalue(res, i, 2), *to = PQgetvalue(res, i, 3);
@@ -556,64 +573,81 @@ int tel_route_dial_offers(struct cc_db_conn *conn, struct tel *tel)
                 int d = tel_twilio_create_leg(conn, tel, org_id, to, twiml, status, OFFER_RING_S,
                                               sid, err, sizeof(err));
                 free(twiml);
-                if (d == -EHOSTDOWN || d == -ETIMEDOUT || d == -ECONNREFUSED || d == -EIO) {
-                        /* Twilio out of reach is nobody's missed call: the offer waits for the
-                         * next round instead of burning through every agent. */
-                        const char *p[] = {offer_id};
-                        (void)!cc_db_exec(conn,
-                                          "UPDATE offers SET state = 'PENDING' WHERE id = $1 AND "
-                                          "state = 'DIALING' AND twilio_sid IS NULL",
-                                          1, p, NULL);
-                        requeued++;
-                        continue;
-                }
-                /* The leg's callbacks carry our offer id, so the sid is stored by whichever
-                 * comes first: this answer or the first callback. */
-                int e = d == 0 ? tel_route_offer_event(conn, offer_id, sid, TEL_LEG_PROGRESS, NULL,
-                                                       NULL, NULL)
-                               : tel_route_offer_event(conn, offer_id, NULL, TEL_LEG_ENDED, NULL,
-                                                       NULL, NULL);
+                /* Only Twilio refusing this endpoint is the agent's missed call. Twilio out of
+                 * reach, failing, throttling or refusing our credentials is nobody's: the offer
+                 * is withdrawn and the call waits for a later round, this agent included. The
+                 * leg's callbacks carry our offer id, so the sid is stored by whichever comes
+                 * first: this answer or the first callback (and a leg Twilio did place before a
+                 * timeout is hung up when it answers a withdrawn offer). */
+                enum tel_leg_event ev = d == 0          ? TEL_LEG_PROGRESS
+                                        : d == -EINVAL ? TEL_LEG_ENDED
+                                                       : TEL_LEG_UNPLACED;
+                if (ev == TEL_LEG_UNPLACED)
+                        unplaced++;
                 if (d < 0)
                         cc_log_warn(NULL, "routing: cannot ring agent for call %s: %s", call_id,
                                     err);
+                int e = tel_route_offer_event(conn, offer_id, d == 0 ? sid : NULL, ev, NULL, NULL,
+                                              NULL);
                 if (e < 0 && e != -ENOENT)
                         cc_log_warn(NULL, "routing: offer %s: %s", offer_id, strerror(-e));
-                if (d < 0) {
+                if (ev == TEL_LEG_ENDED) {
                         char org[CC_UUID_LEN + 1];
                         snprintf(org, sizeof(org), "%s", org_id);
                         (void)!tel_route_org(conn, org, NULL);
                 }
         }
         PQclear(res);
-        if (requeued)
-                cc_log_warn(NULL,
-                            "routing: Twilio unreachable, %d offer(s) wait for the next round",
-                            requeued);
-        return requeued ? 0 : n; /* 0 ends the worker's dialing for this round */
+        return unplaced ? 0 : n; /* 0 ends the worker's dialing for this round */
+}
+
+int tel_route_expire_offers(struct cc_db_conn *conn)
+{
+        /* An offer still DIALING long after its leg must have rung out: the process that
+         * claimed it died before placing the leg, or its callbacks were lost. It counts as
+         * missed, so the call is not held by an agent's phone that will never answer. */
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn,
+                           "SELECT id FROM offers WHERE state = 'DIALING' AND updated_at < now() "
+                           "- interval '" STALE_DIALING_S " seconds' LIMIT " ROUND_LIMIT,
+                           0, NULL, &res);
+        if (r < 0)
+                return r;
+        int n = PQntuples(res);
+        for (int i = 0; i < n; i++)
+                (void)!tel_route_offer_event(conn, PQgetvalue(res, i, 0), NULL, TEL_LEG_ENDED,
+                                             NULL, NULL, NULL);
+        PQclear(res);
+        return n;
 }
 
 int tel_route_release_legs(struct cc_db_conn *conn, struct tel *tel)
 {
         PGresult *res = NULL;
-        int r = cc_db_exec(
-            conn,
-            "UPDATE offers SET released = true, updated_at = now() WHERE id IN (SELECT o.id FROM "
-            "offers o JOIN calls c ON c.id = o.call_id WHERE NOT o.released AND o.twilio_sid IS "
-            "NOT NULL AND (o.state = 'CANCELED' OR (o.state = 'ACCEPTED' AND c.ended_at IS NOT "
-            "NULL)) LIMIT " ROUND_LIMIT " FOR UPDATE OF o SKIP LOCKED) RETURNING org_id, "
-            "twilio_sid",
-            0, NULL, &res);
+        int r = cc_db_exec(conn,
+                           "SELECT o.id, o.org_id, o.twilio_sid FROM offers o JOIN calls c ON "
+                           "c.id = o.call_id WHERE NOT o.released AND o.twilio_sid IS NOT NULL "
+                           "AND (o.state IN ('CANCELED', 'MISSED') OR (o.state = 'ACCEPTED' AND "
+                           "c.ended_at IS NOT NULL)) LIMIT " ROUND_LIMIT,
+                           0, NULL, &res);
         if (r < 0)
                 return r;
-        int n = PQntuples(res);
+        int n = PQntuples(res), done = 0;
         for (int i = 0; i < n; i++) {
                 char err[512];
-                /* An agent already gone makes Twilio refuse: nothing to do either way. */
-                (void)!tel_twilio_hangup_sid(conn, tel, PQgetvalue(res, i, 0),
-                                             PQgetvalue(res, i, 1), err, sizeof(err));
+                int h = tel_twilio_hangup_sid(conn, tel, PQgetvalue(res, i, 1),
+                                              PQgetvalue(res, i, 2), err, sizeof(err));
+                /* Hung up, or Twilio says there is nothing to hang up (the leg is over): done.
+                 * Anything else is tried again next round. */
+                if (h == 0 || h == -EINVAL) {
+                        const char *p[] = {PQgetvalue(res, i, 0)};
+                        (void)!cc_db_exec(conn, "UPDATE offers SET released = true WHERE id = $1",
+                                          1, p, NULL);
+                        done++;
+                }
         }
         PQclear(res);
-        return n;
+        return done;
 }
 
 int tel_route_expire_wrap_ups(struct cc_db_conn *conn)
@@ -659,11 +693,14 @@ int tel_route_expire_wrap_ups(struct cc_db_conn *conn)
 /* What a caller who waited too long hears: per the queue's overflow action. Returns the TwiML
  * (heap), or NULL when the call simply moves to another queue (nothing to tell Twilio). */
 static char *overflow_twiml(struct cc_db_conn *conn, const char *org_id, const char *call_id,
-                            const char *action, const char *target, const char *traceparent)
+                            const char *action, const char *target, int overflows,
+                            const char *traceparent)
 {
         struct cc_twiml *t = cc_twiml_new();
         size_t len;
-        if (strcmp(action, "queue") == 0 && target[0]) {
+        /* Into another queue once only: two queues overflowing into each other must not pass
+         * a caller back and forth; the second overflow takes a message instead. */
+        if (strcmp(action, "queue") == 0 && target[0] && overflows == 0) {
                 struct tel_queue q;
                 if (tel_queue_resolve(conn, org_id, target, false, &q) == 0 &&
                     tel_route_enqueue(conn, org_id, call_id, &q, traceparent) == 0) {
@@ -716,10 +753,11 @@ int tel_route_overflow(struct cc_db_conn *conn, struct tel *tel)
         PGresult *res = NULL;
         int r = cc_db_exec(
             conn,
-            "SELECT c.org_id, c.id, q.overflow_action, coalesce(q.overflow_target, '') "
-            "FROM calls c JOIN queues q ON q.org_id = c.org_id AND q.id::text = c.queue_id "
-            "WHERE c.queue_state = 'WAITING' AND c.queued_at + q.max_wait_seconds * interval "
-            "'1 second' <= now() ORDER BY c.queued_at LIMIT " ROUND_LIMIT,
+            "SELECT c.org_id, c.id, q.overflow_action, coalesce(q.overflow_target, ''), "
+            "c.overflow_count FROM calls c JOIN queues q ON q.org_id = c.org_id AND "
+            "q.id::text = c.queue_id WHERE c.queue_state = 'WAITING' AND c.entered_queue_at + "
+            "q.max_wait_seconds * interval '1 second' <= now() ORDER BY c.entered_queue_at "
+            "LIMIT " ROUND_LIMIT,
             0, NULL, &res);
         if (r < 0)
                 return r;
@@ -736,13 +774,15 @@ int tel_route_overflow(struct cc_db_conn *conn, struct tel *tel)
                 if (r == 0) {
                         const char *p[] = {org_id, call_id};
                         r = cc_db_exec(conn,
-                                       "UPDATE calls SET queue_state = 'OVERFLOWED' WHERE org_id = "
-                                       "$1 AND id = $2",
+                                       "UPDATE calls SET queue_state = 'OVERFLOWED', "
+                                       "overflow_count = overflow_count + 1, queue_left_at = "
+                                       "now() WHERE org_id = $1 AND id = $2",
                                        2, p, NULL);
                 }
                 if (r == 0)
                         twiml = overflow_twiml(conn, org_id, call_id, PQgetvalue(res, i, 2),
-                                               PQgetvalue(res, i, 3), NULL);
+                                               PQgetvalue(res, i, 3),
+                                               atoi(PQgetvalue(res, i, 4)), NULL);
                 if (r == 0)
                         r = cc_db_commit(conn);
                 if (r < 0) {
@@ -757,23 +797,36 @@ int tel_route_overflow(struct cc_db_conn *conn, struct tel *tel)
                 }
                 const struct cc_kv fields[] = {{"Twiml", twiml}};
                 char err[512];
-                if (tel_twilio_update_call(conn, tel, &row.call, fields, 1, err, sizeof(err)) < 0)
+                int u = tel_twilio_update_call(conn, tel, &row.call, fields, 1, err, sizeof(err));
+                free(twiml);
+                if (u < 0 && u != -EINVAL) {
+                        /* Twilio could not be told: the caller is still on hold, so it waits
+                         * again and the next round retries (a refusal means the call is gone). */
                         cc_log_warn(NULL, "routing: cannot redirect overflowing call %s: %s",
                                     call_id, err);
-                free(twiml);
+                        const char *p[] = {org_id, call_id};
+                        (void)!cc_db_exec(conn,
+                                          "UPDATE calls SET queue_state = 'WAITING', "
+                                          "queue_left_at = NULL, overflow_count = overflow_count "
+                                          "- 1 WHERE org_id = $1 AND id = $2 AND queue_state = "
+                                          "'OVERFLOWED'",
+                                          2, p, NULL);
+                }
         }
         PQclear(res);
         return done;
 }
 
+/* At most ROUND_LIMIT organizations a round, picked at random: organizations whose waiting
+ * calls no free agent qualifies for must not starve the others. */
 int tel_route_backstop(struct cc_db_conn *conn)
 {
         PGresult *res = NULL;
         int r = cc_db_exec(conn,
-                           "SELECT DISTINCT c.org_id FROM calls c WHERE c.queue_state = 'WAITING' "
-                           "AND EXISTS (SELECT 1 FROM agents a WHERE a.org_id = c.org_id AND "
-                           "a.status = 'AVAILABLE' AND a.current_load < a.max_capacity) "
-                           "LIMIT " ROUND_LIMIT,
+                           "SELECT org_id FROM (SELECT DISTINCT c.org_id FROM calls c WHERE "
+                           "c.queue_state = 'WAITING' AND EXISTS (SELECT 1 FROM agents a WHERE "
+                           "a.org_id = c.org_id AND a.status = 'AVAILABLE' AND a.current_load < "
+                           "a.max_capacity)) o ORDER BY random() LIMIT " ROUND_LIMIT,
                            0, NULL, &res);
         if (r < 0)
                 return r;

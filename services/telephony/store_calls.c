@@ -27,7 +27,7 @@
         "hold_seconds, duration_s, talk_s, deleted_at IS NOT NULL AS deleted, provider, notes, "   \
         "metadata::text AS metadata, recording_url, "                                              \
         MS("updated_at") ", queue_state, " MS("queued_at") ", " MS("connected_at") ", "           \
-        "abandoned, wrap_up_s, ended_event_sent"
+        "abandoned, wrap_up_s, ended_event_sent, " MS("queue_left_at")
 /* clang-format on */
 
 /* clang-format off */
@@ -79,6 +79,7 @@ enum {
         COL_ABANDONED,
         COL_WRAP_UP,
         COL_ENDED_SENT,
+        COL_QUEUE_LEFT,
 };
 
 static const char *val(PGresult *res, int row, int c)
@@ -135,6 +136,7 @@ static void row_from_result(PGresult *res, int row, int base, struct tel_call_ro
         r->abandoned = strcmp(PQgetvalue(res, row, base + COL_ABANDONED), "t") == 0;
         r->wrap_up_s = col_int(res, row, base + COL_WRAP_UP, -1);
         r->ended_event_sent = strcmp(PQgetvalue(res, row, base + COL_ENDED_SENT), "t") == 0;
+        r->queue_left_at_ms = col_ms(res, row, base + COL_QUEUE_LEFT);
 }
 
 static void add_ms(json_object *o, const char *field, PGresult *res, int row, int c)

@@ -166,8 +166,11 @@ static void tel_fini(struct cc_service *svc)
         struct tel *tel = tel_of(svc);
         if (!tel)
                 return;
-        tel_worker_free(tel->worker);
+        /* The callback writer first: it wakes the worker. */
         tel_ingest_free(tel->ingest);
+        tel->ingest = NULL;
+        tel_worker_free(tel->worker);
+        tel->worker = NULL;
         cc_twilio_free(tel->twilio);
         cc_secretbox_free(tel->box);
         free(tel);

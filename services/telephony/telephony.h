@@ -259,7 +259,8 @@ void tel_conference_name(const char *call_id, char out[48]);
  * conference) and StatusCallback = our call-status webhook with every event; stores the sid on
  * the call. 0; -ENOENT no provider configured; -EINVAL Twilio refused the request as invalid
  * (a bad number...), -EPROTO Twilio failed or refused our credentials (detail in err);
- * -EHOSTDOWN / -ETIMEDOUT / -ECONNREFUSED / -EIO Twilio unreachable. */
+ * -EAGAIN Twilio throttled us (429); -EHOSTDOWN / -ETIMEDOUT / -ECONNREFUSED / -EIO Twilio
+ * unreachable. */
 int tel_twilio_place_call(struct cc_db_conn *conn, struct tel *tel, const struct tel_call *call,
                           const char *twiml, char *err, size_t err_len) CC_MUSTCHECK;
 /* Updates a live call at Twilio (Status=completed, Twiml=...). Returns as above. */
@@ -385,7 +386,8 @@ int tel_route_wrap_up_done(struct cc_db_conn *conn, const char *org_id, const ch
  * joins, with hold music from our hold webhook; the caller leaving ends it. */
 void tel_route_wait_twiml(struct cc_twiml *t, const char *call_id);
 /* What the status callbacks of an agent's leg (the offer's call to the agent) say. */
-enum tel_leg_event { TEL_LEG_PROGRESS, TEL_LEG_ANSWERED, TEL_LEG_ENDED };
+/* UNPLACED: Twilio could not be asked to place the leg (unreachable, failing, throttling). */
+enum tel_leg_event { TEL_LEG_PROGRESS, TEL_LEG_ANSWERED, TEL_LEG_ENDED, TEL_LEG_UNPLACED };
 /* An outbound call an agent placed, answered by the callee: the agent (by user id) is rung
  * into the call's conference as an offer, in its own transaction. *ret_offered is false when
  * the user has no agent profile in the org or no room for another call (the callee then simply
@@ -404,11 +406,13 @@ int tel_route_offer_event(struct cc_db_conn *conn, const char *offer_id, const c
                           enum tel_leg_event ev, const char *traceparent, bool *ret_hangup,
                           struct tel_call *ret_call) CC_MUSTCHECK;
 /* The worker's rounds, each in its own transactions; each returns how much it did (>= 0) or a
- * negative errno. Dial PENDING offers through Twilio; hang up agents' legs no longer needed;
+ * negative errno. Dial PENDING offers through Twilio; hang up agents' legs no longer needed
+ * (retried until Twilio confirms); count offers DIALING far past their ring time as missed;
  * end wrap-ups whose time is up; move calls that waited longer than their queue allows to the
  * overflow action; route every organization that has calls waiting (a backstop for kicks). */
 int tel_route_dial_offers(struct cc_db_conn *conn, struct tel *tel) CC_MUSTCHECK;
 int tel_route_release_legs(struct cc_db_conn *conn, struct tel *tel) CC_MUSTCHECK;
+int tel_route_expire_offers(struct cc_db_conn *conn) CC_MUSTCHECK;
 int tel_route_expire_wrap_ups(struct cc_db_conn *conn) CC_MUSTCHECK;
 int tel_route_overflow(struct cc_db_conn *conn, struct tel *tel) CC_MUSTCHECK;
 int tel_route_backstop(struct cc_db_conn *conn) CC_MUSTCHECK;

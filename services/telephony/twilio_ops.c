@@ -12,12 +12,15 @@ void tel_conference_name(const char *call_id, char out[48])
         snprintf(out, 48, "cc-%s", call_id);
 }
 
-/* Twilio answered but refused: a 4xx other than authentication is our request's fault (a bad
- * number); credentials refused or a 5xx is Twilio's (or its configuration's) problem. */
+/* Twilio answered but refused: a 4xx other than authentication and throttling is our
+ * request's fault (a bad number); credentials refused or a 5xx is Twilio's (or its
+ * configuration's) problem; 429 is Twilio asking us to slow down (-EAGAIN, answered 503). */
 static int twilio_failure(int r, const struct cc_twilio_result *res, char *err, size_t err_len)
 {
         if (r == -EPROTO) {
                 cc_set_error(err, err_len, "%s", res->message[0] ? res->message : "Twilio error");
+                if (res->http_status == 429)
+                        return -EAGAIN;
                 if (res->http_status >= 400 && res->http_status < 500 && res->http_status != 401 &&
                     res->http_status != 403)
                         return -EINVAL;

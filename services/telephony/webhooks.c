@@ -449,6 +449,14 @@ static void apply_batch(struct cc_service *svc, struct status_item **items, size
                 }
         }
         cc_db_release(conn);
+        /* A call that ended may have freed an agent (or left a queue): routing gets a round
+         * now rather than at the worker's next tick. */
+        for (size_t i = 0; i < n; i++) {
+                if (items[i]->job.result == 0 && tel_call_status_terminal(items[i]->job.t.to)) {
+                        tel_worker_kick(tel_of(svc));
+                        break;
+                }
+        }
 }
 
 static void *ingest_main(void *arg)

@@ -37,6 +37,8 @@ static void run_round(struct tel_worker *w)
         /* Offers first and until none is left: an agent's phone should ring at once. */
         while ((dialed = tel_route_dial_offers(conn, tel)) > 0)
                 ;
+        if (tel_route_expire_offers(conn) < 0)
+                cc_log_debug(NULL, "worker: stale offers: %s", cc_db_error(conn));
         if (tel_route_release_legs(conn, tel) < 0)
                 cc_log_debug(NULL, "worker: releasing legs: %s", cc_db_error(conn));
         if (tel_route_overflow(conn, tel) < 0)

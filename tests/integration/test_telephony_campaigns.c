@@ -1135,12 +1135,13 @@ START_TEST(telephony_campaigns_twilio_down_spends_no_attempt)
         add_agents(&w, 2, "{}");
         char *id =
             create(&w, "{\"name\":\"Outage\",\"type\":\"OUTBOUND\",\"organization_id\":\"o\","
-                       "\"instructions\":{},\"active\":true,\"max_attempts\":1}");
+                       "\"instructions\":{},\"max_attempts\":1}");
         for (int i = 0; i < 5; i++) {
                 char phone[32];
                 snprintf(phone, sizeof(phone), "+1555300%04d", 1000 + i);
                 add_contact(&w, id, phone, NULL);
         }
+        put(&w, id, "{\"active\":true}");
         /* the calls stay, FAILED, for the record; their contacts wait, their attempt unspent */
         long long failed = 0;
         CC_TEST_WAIT(({
