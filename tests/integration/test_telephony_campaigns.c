@@ -382,8 +382,9 @@ START_TEST(telephony_campaigns_crud_and_shapes)
         ck_assert(
             json_object_is_type(json_object_object_get(c, "metadata_payload"), json_type_object));
         ck_assert(!json_object_object_get_ex(c, "script", NULL));
-        const char *created = tt_str(c, "created_at");
-        ck_assert_msg(created && created[strlen(created) - 1] == 'Z', "created_at %s", created);
+        char created[32];
+        snprintf(created, sizeof(created), "%s", tt_str(c, "created_at"));
+        ck_assert_msg(created[0] && created[strlen(created) - 1] == 'Z', "created_at %s", created);
         ck_assert_str_eq(tt_str(c, "updated_at"), created);
         /* the dialer's settings, defaulted */
         ck_assert(jnull(c, "queue_id"));

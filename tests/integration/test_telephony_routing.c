@@ -6,6 +6,7 @@
  * arriving at once never give one agent more than it can take or one call two agents. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -797,6 +798,153 @@ START_TEST(routing_many_calls_and_agents_at_once_never_overbook)
 }
 END_TEST
 
+START_TEST(routing_queues_overflowing_into_each_other_end_in_voicemail)
+{
+        tt_sim_start(50, 600000);
+        struct cc_service *svc = tt_start_reachable();
+        struct tt_caller admin;
+        tt_caller(&admin, NULL, "ADMIN");
+        add_number(svc, &admin, NUMBER);
+        char *second = make_queue(svc, &admin, "{\"name\":\"second\",\"max_wait_seconds\":10}");
+        char *first = make_queue(svc, &admin,
+                                 "{\"name\":\"default\",\"max_wait_seconds\":10,"
+                                 "\"overflow_action\":\"queue\",\"overflow_target\":\"second\"}");
+        char path[128];
+        snprintf(path, sizeof(path), "/api/queues/%s", second);
+        struct tt_resp r;
+        tt_call(svc, "PUT", path, "{\"overflow_action\":\"queue\",\"overflow_target\":\"default\"}",
+                admin.token, &r);
+        tt_expect(&r, 200, NULL);
+        tt_resp_fini(&r);
+        char sid[64];
+        char *id = inbound_call(svc, CALLER, sid);
+        wait_call(svc, &admin, id, "queue_state", "WAITING");
+        const char *p[] = {id};
+        /* the first queue's wait is over: on to the second, keeping its place in line */
+        sql_exec(db(),
+                 "UPDATE calls SET queued_at = queued_at - interval '11 seconds', "
+                 "entered_queue_at = entered_queue_at - interval '11 seconds' WHERE id = $1",
+                 1, p);
+        wait_call(svc, &admin, id, "queue_id", second);
+        json_object *call = get_call(svc, &admin, id);
+        ck_assert_str_eq(tt_str(call, "queue_state"), "WAITING");
+        json_object_put(call);
+        ck_assert_int_eq(sql_int(db(),
+                                 "SELECT (queued_at < entered_queue_at - interval '10 seconds')"
+                                 "::int FROM calls WHERE id = $1",
+                                 id),
+                         1);
+        /* the second's wait is over too: not back to the first, a message instead */
+        sql_exec(db(),
+                 "UPDATE calls SET entered_queue_at = entered_queue_at - interval '11 seconds' "
+                 "WHERE id = $1",
+                 1, p);
+        wait_call(svc, &admin, id, "queue_state", "OVERFLOWED");
+        call = get_call(svc, &admin, id);
+        ck_assert_str_eq(tt_str(call, "queue_id"), second);
+        json_object_put(call);
+        snprintf(path, sizeof(path), "/sim/calls/%s", sid);
+        ck_assert(CC_TEST_WAIT(({
+                                       json_object *o = tt_sim_request("GET", path, NULL);
+                                       bool rec = o && tt_str(o, "last_twiml") &&
+                                                  strstr(tt_str(o, "last_twiml"), "<Record");
+                                       json_object_put(o);
+                                       rec;
+                               }),
+                               WAIT_MS, 20));
+        free(id);
+        free(first);
+        free(second);
+        tt_caller_fini(&admin);
+        cc_service_stop(svc);
+        tt_sim_stop();
+}
+END_TEST
+
+/* A Twilio that fails every Calls.json with fake_status until told otherwise. */
+static atomic_int fake_status = 503;
+static atomic_int fake_hits;
+
+static void h_fake_calls(struct cc_http_req *req)
+{
+        atomic_fetch_add(&fake_hits, 1);
+        int st = atomic_load(&fake_status);
+        if (st == 201) {
+                char body[128];
+                snprintf(body, sizeof(body), "{\"sid\":\"CA%032d\",\"status\":\"queued\"}",
+                         atomic_load(&fake_hits));
+                cc_http_reply_raw(req, 201, "application/json", body, strlen(body));
+                return;
+        }
+        static const char err[] = "{\"code\":20500,\"message\":\"Internal failure\",\"status\":503}";
+        cc_http_reply_raw(req, st, "application/json", err, sizeof(err) - 1);
+}
+
+static const struct cc_http_route fake_routes[] = {
+    {"POST", "/2010-04-01/Accounts/{acct}/Calls.json", h_fake_calls, CC_ROLE_NONE,
+     CC_HTTP_RAW_BODY},
+};
+
+START_TEST(routing_twilio_failing_is_nobodys_missed_call)
+{
+        const struct cc_http_server_config cfg = {
+            .service = "fake-twilio", .bind_addr = "127.0.0.1", .threads = 1};
+        char err[256], base[64];
+        struct cc_http_server *fake =
+            cc_http_server_new(&cfg, fake_routes, CC_ARRAY_SIZE(fake_routes), err, sizeof(err));
+        ck_assert_msg(fake, "fake twilio: %s", err);
+        ck_assert_int_eq(cc_http_server_start(fake), 0);
+        snprintf(base, sizeof(base), "http://127.0.0.1:%d", cc_http_server_port(fake));
+        setenv("CC_WORKER_INTERVAL_MS", "60000", 1);
+        struct cc_service *svc = tt_start(base, TT_SIM_AC, TT_SIM_TOK);
+        unsetenv("CC_WORKER_INTERVAL_MS");
+        struct cc_db_pool *pool = db();
+        char org[CC_UUID_LEN + 1];
+        cc_uuid_v4(org);
+        char *queue = queue_row(pool, org, "support", "{}", 0);
+        char *call = waiting_call(pool, org, queue, 0, 5);
+        char *agent = make_agent(pool, org, "AVAILABLE", NULL, 1, "{}", 0);
+        struct cc_db_conn *conn;
+        ck_assert_int_eq(cc_db_acquire(pool, &conn), 0);
+
+        static const int failures[] = {503, 429, 401};
+        for (size_t i = 0; i < CC_ARRAY_SIZE(failures); i++) {
+                atomic_store(&fake_status, failures[i]);
+                ck_assert_int_eq(route(pool, org), 1);
+                ck_assert_int_eq(tel_route_dial_offers(conn, tel_of(svc)), 0);
+                /* withdrawn, not missed: the agent is free again and the call waits */
+                ck_assert_int_eq(sql_int(pool,
+                                         "SELECT count(*) FROM offers WHERE call_id = $1 AND "
+                                         "state = 'MISSED'",
+                                         call),
+                                 0);
+                ck_assert_int_eq(sql_int(pool, "SELECT current_load FROM agents WHERE id = $1",
+                                         agent),
+                                 0);
+                char *st = sql_text(pool, "SELECT queue_state FROM calls WHERE id = $1", call);
+                ck_assert_str_eq(st, "WAITING");
+                free(st);
+        }
+        /* Twilio is back: the same agent is rung */
+        atomic_store(&fake_status, 201);
+        ck_assert_int_eq(route(pool, org), 1);
+        ck_assert_int_eq(tel_route_dial_offers(conn, tel_of(svc)), 1);
+        ck_assert_int_eq(sql_int(pool,
+                                 "SELECT count(*) FROM offers WHERE call_id = $1 AND state = "
+                                 "'DIALING' AND twilio_sid IS NOT NULL",
+                                 call),
+                         1);
+        ck_assert_int_eq(atomic_load(&fake_hits), 4);
+        cc_db_release(conn);
+        free(call);
+        free(queue);
+        free(agent);
+        cc_service_stop(svc);
+        cc_http_server_stop(fake);
+        cc_http_server_free(fake);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("telephony_routing");
@@ -810,6 +958,8 @@ static Suite *suite(void)
         tcase_add_test(tc, routing_missed_offer_goes_to_the_next_agent);
         tcase_add_test(tc, routing_caller_waiting_too_long_overflows_to_voicemail);
         tcase_add_test(tc, routing_agent_placing_a_call_is_rung_into_it_when_answered);
+        tcase_add_test(tc, routing_queues_overflowing_into_each_other_end_in_voicemail);
+        tcase_add_test(tc, routing_twilio_failing_is_nobodys_missed_call);
         suite_add_tcase(s, tc);
         return s;
 }
