@@ -538,7 +538,9 @@ START_TEST(routing_caller_waiting_too_long_overflows_to_voicemail)
         wait_call(svc, &admin, id, "queue_state", "WAITING");
         /* ten seconds pass */
         const char *p[] = {id};
-        sql_exec(db(), "UPDATE calls SET queued_at = queued_at - interval '11 seconds' WHERE id = $1",
+        sql_exec(db(),
+                 "UPDATE calls SET queued_at = queued_at - interval '11 seconds', "
+                 "entered_queue_at = entered_queue_at - interval '11 seconds' WHERE id = $1",
                  1, p);
         wait_call(svc, &admin, id, "queue_state", "OVERFLOWED");
         char path[128];
