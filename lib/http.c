@@ -79,7 +79,7 @@ struct cc_http_server {
         bool stopped;
         atomic_bool stopping;
         atomic_int inflight;
-        atomic_int deferred; /* handed to another thread and not yet answered */
+        atomic_int deferred; /* handed to another thread and not yet finished by MHD */
         pthread_mutex_t idle_mu;
         pthread_cond_t idle_cond;
         char **cors_origins; /* allowed Origin values; none: CORS off */
@@ -270,18 +270,14 @@ static void queue_response(struct cc_http_req *req, int status, struct MHD_Respo
         if (req->deferred) {
                 /* MHD queues responses only from the connection's own thread: park it there
                  * and wake the connection if its handler has already let go of it. From the
-                 * exchange on, req may be freed by that thread: only srv is used after it. */
-                struct cc_http_server *srv = req->srv;
+                 * exchange on, req may be freed by that thread: nothing is touched after it.
+                 * The request stops counting as deferred only when MHD has finished it
+                 * (req_free): until MHD's thread has taken the resumed connection back, the
+                 * daemon still holds it as suspended, and stopping it then would abort. */
                 req->pending = resp;
                 if (atomic_exchange_explicit(&req->defer_state, DEFER_REPLIED,
                                              memory_order_acq_rel) == DEFER_SUSPENDED)
                         MHD_resume_connection(req->conn);
-                /* Under the lock: a stopper waiting for the last deferred request may free srv
-                 * as soon as it sees zero, so nothing of srv is touched after the unlock. */
-                pthread_mutex_lock(&srv->idle_mu);
-                if (atomic_fetch_sub(&srv->deferred, 1) == 1 && atomic_load(&srv->stopping))
-                        pthread_cond_broadcast(&srv->idle_cond);
-                pthread_mutex_unlock(&srv->idle_mu);
                 return;
         }
         if (MHD_queue_response(req->conn, (unsigned)status, resp) != MHD_YES)
@@ -842,13 +838,19 @@ static void body_reserve(struct cc_http_req *req)
 static void req_free(struct cc_http_req *req)
 {
         struct cc_http_server *srv = req->srv;
+        bool deferred = req->deferred;
         if (req->pending)
                 MHD_destroy_response(req->pending);
         json_object_put(req->json);
         body_free(req);
         cc_arena_free(req->arena);
         free(req);
-        if (atomic_fetch_sub(&srv->inflight, 1) == 1 && atomic_load(&srv->stopping)) {
+        /* A stopper checks the counters and waits under the lock, so a broadcast made under it
+         * after the decrement cannot be missed. This runs on an MHD thread, which
+         * MHD_stop_daemon joins: srv outlives it. */
+        bool last_inflight = atomic_fetch_sub(&srv->inflight, 1) == 1;
+        bool last_deferred = deferred && atomic_fetch_sub(&srv->deferred, 1) == 1;
+        if ((last_inflight || last_deferred) && atomic_load(&srv->stopping)) {
                 pthread_mutex_lock(&srv->idle_mu);
                 pthread_cond_broadcast(&srv->idle_cond);
                 pthread_mutex_unlock(&srv->idle_mu);
@@ -1254,9 +1256,10 @@ void cc_http_server_stop(struct cc_http_server *srv)
         while (atomic_load(&srv->inflight) > 0)
                 if (pthread_cond_timedwait(&srv->idle_cond, &srv->idle_mu, &deadline) == ETIMEDOUT)
                         break;
-        /* A deferred request is in another thread's hands until it is answered: stopping the
-         * daemon would free it under that thread. Its owner answers within its own timeouts
-         * (an upstream's, the database's), so this wait ends. */
+        /* A deferred request is in another thread's hands until it is answered, and MHD holds
+         * its connection as suspended until its thread has resumed it: stopping the daemon
+         * before both would free it under that thread (or abort MHD). Its owner answers
+         * within its own timeouts (an upstream's, the database's), so this wait ends. */
         while (atomic_load(&srv->deferred) > 0)
                 pthread_cond_wait(&srv->idle_cond, &srv->idle_mu);
         pthread_mutex_unlock(&srv->idle_mu);

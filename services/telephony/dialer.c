@@ -349,10 +349,18 @@ int tel_dialer_tick(struct cc_db_pool *pool, struct tel *tel)
         char limit[16];
         snprintf(limit, sizeof(limit), "%d", MAX_CAMPAIGNS);
         const char *lp[] = {limit};
+        /* Those with a contact due now, or with none waiting at all (maybe complete); one
+         * whose contacts all wait for a later retry has nothing to do this round. Both through
+         * the index of PENDING contacts. */
         r = cc_db_exec(conn,
-                       "SELECT org_id, id FROM campaigns WHERE active AND type = 'OUTBOUND' "
-                       "AND completed_at IS NULL AND deleted_at IS NULL "
-                       "ORDER BY updated_at, id LIMIT $1",
+                       "SELECT c.org_id, c.id FROM campaigns c WHERE c.active "
+                       "AND c.type = 'OUTBOUND' AND c.completed_at IS NULL "
+                       "AND c.deleted_at IS NULL AND (EXISTS (SELECT 1 FROM contacts t "
+                       "WHERE t.campaign_id = c.id AND t.status = 'PENDING' "
+                       "AND (t.next_attempt IS NULL OR t.next_attempt <= now())) "
+                       "OR NOT EXISTS (SELECT 1 FROM contacts t WHERE t.campaign_id = c.id "
+                       "AND t.status = 'PENDING')) "
+                       "ORDER BY c.updated_at, c.id LIMIT $1",
                        1, lp, &res);
         if (r < 0) {
                 cc_db_release(conn);

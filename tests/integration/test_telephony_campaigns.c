@@ -907,8 +907,9 @@ START_TEST(telephony_campaigns_dials_at_pace_retries_and_completes)
         ck_assert_int_eq(t.failed, 7);
 
         free(id);
-        world_fini(&w);
+        /* The simulator first: no callback arrives while the service stops. */
         sim_stop();
+        world_fini(&w);
 }
 END_TEST
 
@@ -953,8 +954,9 @@ START_TEST(telephony_campaigns_pause_stops_new_dials_at_once)
         tick(&w);
         ck_assert_int_eq(calls_of(&w, id), 4);
         free(id);
-        world_fini(&w);
+        /* The simulator first: no callback arrives while the service stops. */
         sim_stop();
+        world_fini(&w);
 }
 END_TEST
 
@@ -1007,8 +1009,9 @@ START_TEST(telephony_campaigns_calling_hours_in_its_time_zone)
         tick(&w);
         ck_assert_int_eq(calls_of(&w, id), 1); /* one agent */
         free(id);
-        world_fini(&w);
+        /* The simulator first: no callback arrives while the service stops. */
         sim_stop();
+        world_fini(&w);
 }
 END_TEST
 
@@ -1059,8 +1062,9 @@ START_TEST(telephony_campaigns_pacing_counts_free_skilled_agents)
         tick(&w);
         ck_assert_int_eq(calls_of(&w, id), 6);
         free(id);
-        world_fini(&w);
+        /* The simulator first: no callback arrives while the service stops. */
         sim_stop();
+        world_fini(&w);
 }
 END_TEST
 
@@ -1120,8 +1124,9 @@ START_TEST(telephony_campaigns_bad_number_fails_its_contact)
         ck_assert_str_eq(tt_str(c, "status"), "completed");
         json_object_put(c);
         free(id);
-        world_fini(&w);
+        /* The simulator first: no callback arrives while the service stops. */
         sim_stop();
+        world_fini(&w);
 }
 END_TEST
 
