@@ -11,7 +11,7 @@ import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METHODS = r'(GET|POST|PUT|PATCH|DELETE)'
-OWNERS = {'h_telephony': 'telephony', 'h_sms': 'sms', 'h_sentiment': 'sentiment',
+OWNERS = {'h_telephony': 'telephony', 'h_telephony_upload': 'telephony', 'h_sms': 'sms', 'h_sentiment': 'sentiment',
           'h_analytics': 'analytics'}
 ROLES = {'ANY': 'AGENT', 'SUP': 'SUPERVISOR', 'ADM': 'ADMIN', 'PUB': None, 'AGENT': 'AGENT',
          'SUPERVISOR': 'SUPERVISOR', 'ADMIN': 'ADMIN', 'NONE': None}
@@ -51,7 +51,7 @@ def operation(method, path, owner, role):
 
 def main():
     paths = {}
-    front = re.findall(r'\{"%s", "([^"]+)", (h_\w+), (ANY|SUP|ADM|PUB), RAW\}' % METHODS,
+    front = re.findall(r'\{"%s", "([^"]+)", (h_\w+), (ANY|SUP|ADM|PUB), RAW[^}]*\}' % METHODS,
                        read('services/gateway/frontdoor.c'))
     for method, path, handler, role in front:
         if '{*' in path:

@@ -165,10 +165,10 @@ const struct cc_http_route frontdoor_routes[] = {
     {"PATCH", "/api/agents/{agent_id}/status", h_telephony, ANY, RAW},
     /* campaigns */
     {"GET", "/api/campaigns/", h_telephony, ANY, RAW},
-    {"POST", "/api/campaigns/", h_telephony, ANY, RAW},
+    {"POST", "/api/campaigns/", h_telephony, SUP, RAW},
     {"GET", "/api/campaigns/{campaign_id}", h_telephony, ANY, RAW},
-    {"PUT", "/api/campaigns/{campaign_id}", h_telephony, ANY, RAW},
-    {"DELETE", "/api/campaigns/{campaign_id}", h_telephony, ANY, RAW},
+    {"PUT", "/api/campaigns/{campaign_id}", h_telephony, SUP, RAW},
+    {"DELETE", "/api/campaigns/{campaign_id}", h_telephony, SUP, RAW},
     /* contacts */
     {"GET", "/api/contacts/", h_telephony, ANY, RAW},
     {"POST", "/api/contacts/", h_telephony, ANY, RAW},

@@ -114,7 +114,8 @@ static const char lock_sql[] =
         "FOR UPDATE";
 
 /* Read after the lock, in a statement of its own, so it counts the calls of every dialer that
- * held the lock before. Live calls are found through the status index: few per organization. */
+ * held the lock before. Live calls are found through calls_campaign_live (010); one deleted
+ * while live still rings, so it counts. */
 static const char room_sql[] =
         "SELECT floor((SELECT count(*) FROM agents a WHERE a.org_id = $1 "
         "AND a.status = 'AVAILABLE' AND a.current_load < a.max_capacity "
@@ -122,7 +123,7 @@ static const char room_sql[] =
         "AND q.id = c.queue_id), '{}'::text[])) * c.pacing_ratio + 1e-9)::integer, "
         "(SELECT count(*) FROM calls k WHERE k.org_id = $1 AND k.campaign_id = $2 "
         "AND k.status IN ('QUEUED', 'RINGING', 'IN_PROGRESS', 'ON_HOLD') "
-        "AND k.deleted_at IS NULL AND k.ended_at IS NULL AND k.connected_at IS NULL)::integer "
+        "AND k.ended_at IS NULL AND k.connected_at IS NULL)::integer "
         "FROM campaigns c WHERE c.org_id = $1 AND c.id = $2";
 
 /* Due contacts, oldest due first, never one another transaction holds. */
