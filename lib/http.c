@@ -996,6 +996,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return req->queue_failed ? MHD_NO : MHD_YES;
 }
 
+/* MHD's accept policy: while the server stops, a new connection is closed as soon as it is
+ * accepted (the client sees it closed and goes elsewhere). */
+static enum MHD_Result refuse_when_stopping(void *cls, const struct sockaddr *addr,
+                                           socklen_t addrlen)
+{
+        (void)addr;
+        (void)addrlen;
+        struct cc_http_server *srv = cls;
+        return atomic_load_explicit(&srv->stopping, memory_order_relaxed) ? MHD_NO : MHD_YES;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -1210,7 +1221,7 @@ int cc_http_server_start(struct cc_http_server *srv)
 
         atomic_store(&srv->stopping, false);
         /* clang-format off */
-        srv->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_access, srv,
+        srv->daemon = MHD_start_daemon(flags, port, refuse_when_stopping, srv, on_access, srv,
                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                 MHD_OPTION_SOCK_ADDR, &addr.sa,
                 MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -1240,14 +1251,12 @@ void cc_http_server_stop(struct cc_http_server *srv)
 {
         if (!srv || srv->stopped || !srv->daemon)
                 return;
+        /* From here on new connections are accepted and closed at once (refuse_when_stopping),
+         * so no client waits in the backlog for the whole drain. MHD_quiesce_daemon would do it
+         * at the kernel, but on an epoll daemon with its own threads it races MHD's worker
+         * threads over the listen socket and can abort the process (an open libmicrohttpd
+         * defect: both remove it from the epoll set and the loser panics). */
         atomic_store(&srv->stopping, true);
-        MHD_socket listen_fd = MHD_quiesce_daemon(srv->daemon);
-        /* MHD must keep the descriptor until it stops, but the kernel would go on completing
-         * handshakes into the backlog where nobody accepts them: clients hang for the whole
-         * drain. shutdown() stops listening (queued and new connections are refused) while
-         * the descriptor stays ours to close later. */
-        if (listen_fd != MHD_INVALID_SOCKET)
-                shutdown(listen_fd, SHUT_RDWR);
 
         struct timespec deadline;
         clock_gettime(CLOCK_REALTIME, &deadline);
@@ -1265,8 +1274,6 @@ void cc_http_server_stop(struct cc_http_server *srv)
         pthread_mutex_unlock(&srv->idle_mu);
 
         MHD_stop_daemon(srv->daemon);
-        if (listen_fd != MHD_INVALID_SOCKET)
-                close(listen_fd);
         srv->daemon = NULL;
         srv->stopped = true;
 }

@@ -863,6 +863,76 @@ START_TEST(routing_queues_overflowing_into_each_other_end_in_voicemail)
 }
 END_TEST
 
+START_TEST(routing_answered_campaign_call_goes_to_the_campaigns_queue)
+{
+        tt_sim_start(50, 600000);
+        struct cc_service *svc = tt_start_reachable();
+        struct tt_caller admin;
+        tt_caller(&admin, NULL, "ADMIN");
+        add_number(svc, &admin, NUMBER);
+        char *queue = make_queue(svc, &admin, "{\"name\":\"outbound\",\"skills\":[\"sales\"]}");
+        /* an agent without the skill is never offered the call */
+        char *plain = make_agent(db(), admin.org_id, "AVAILABLE", "client:paul", 1, "{}", 0);
+        char *seller = make_agent(db(), admin.org_id, "AVAILABLE", "client:sara", 1, "{sales}", 5);
+        char body[512];
+        snprintf(body, sizeof(body),
+                 "{\"name\":\"Renewals\",\"type\":\"OUTBOUND\",\"organization_id\":\"x\","
+                 "\"instructions\":{},\"queue_id\":\"%s\"}",
+                 queue);
+        struct tt_resp r;
+        tt_call(svc, "POST", "/api/campaigns/", body, admin.token, &r);
+        tt_expect(&r, 201, NULL);
+        char *campaign = strdup(tt_str(r.json, "id"));
+        tt_resp_fini(&r);
+        snprintf(body, sizeof(body),
+                 "{\"campaign_id\":\"%s\",\"phone_number\":\"+15550108000\",\"name\":\"Carla\"}",
+                 campaign);
+        tt_call(svc, "POST", "/api/contacts/", body, admin.token, &r);
+        tt_expect(&r, 201, NULL);
+        char *contact = strdup(tt_str(r.json, "id"));
+        tt_resp_fini(&r);
+        char path[128];
+        snprintf(path, sizeof(path), "/api/campaigns/%s", campaign);
+        tt_call(svc, "PUT", path, "{\"active\":true}", admin.token, &r);
+        tt_expect(&r, 200, NULL);
+        tt_resp_fini(&r);
+
+        /* the dialer rings the contact; answered, the contact waits in the campaign's queue and
+         * the agent with the queue's skill is rung into the call */
+        char callee[64], leg[64];
+        free(sim_leg_to("+15550108000", callee));
+        char *twiml = sim_leg_to("client:sara", leg);
+        free(twiml);
+        char *id = sql_text(db(), "SELECT id FROM calls WHERE contact_id = $1", contact);
+        wait_call(svc, &admin, id, "queue_state", "CONNECTED");
+        json_object *call = get_call(svc, &admin, id);
+        ck_assert_str_eq(tt_str(call, "queue_id"), queue);
+        char *seller_user = user_of(db(), seller);
+        ck_assert_str_eq(tt_str(call, "agent_id"), seller_user);
+        ck_assert_str_eq(tt_str(call, "campaign_id"), campaign);
+        json_object_put(call);
+        ck_assert_int_eq(sql_int(db(), "SELECT count(*) FROM offers WHERE agent_id = $1", plain),
+                         0);
+        snprintf(path, sizeof(path), "/api/contacts/%s", contact);
+        json_object *c = get_json(svc, &admin, path);
+        ck_assert_str_eq(tt_str(c, "status"), "CONNECTED");
+        json_object_put(c);
+        sim_hangup(callee);
+        wait_call(svc, &admin, id, "status", "COMPLETED");
+        wait_field(svc, &admin, path, "status", "COMPLETED");
+        free(seller_user);
+        free(id);
+        free(contact);
+        free(campaign);
+        free(plain);
+        free(seller);
+        free(queue);
+        tt_caller_fini(&admin);
+        tt_sim_stop();
+        cc_service_stop(svc);
+}
+END_TEST
+
 /* A Twilio that fails every Calls.json with fake_status until told otherwise. */
 static atomic_int fake_status = 503;
 static atomic_int fake_hits;
@@ -962,6 +1032,7 @@ static Suite *suite(void)
         tcase_add_test(tc, routing_agent_placing_a_call_is_rung_into_it_when_answered);
         tcase_add_test(tc, routing_queues_overflowing_into_each_other_end_in_voicemail);
         tcase_add_test(tc, routing_twilio_failing_is_nobodys_missed_call);
+        tcase_add_test(tc, routing_answered_campaign_call_goes_to_the_campaigns_queue);
         suite_add_tcase(s, tc);
         return s;
 }
