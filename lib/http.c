@@ -999,7 +999,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 /* MHD's accept policy: while the server stops, a new connection is closed as soon as it is
  * accepted (the client sees it closed and goes elsewhere). */
 static enum MHD_Result refuse_when_stopping(void *cls, const struct sockaddr *addr,
-                                           socklen_t addrlen)
+                                            socklen_t addrlen)
 {
         (void)addr;
         (void)addrlen;

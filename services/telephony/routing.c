@@ -93,8 +93,9 @@ int tel_route_enqueue(struct cc_db_conn *conn, const char *org_id, const char *c
         r = cc_db_exec(
             conn,
             "UPDATE calls SET queue_id = $3, queue_state = 'WAITING', queue_priority = $4, "
-            "queued_at = coalesce(queued_at, " TS("$5") "), entered_queue_at = " TS("$5") ", "
-            "queue_left_at = NULL, updated_at = now() WHERE org_id = $1 AND id = $2",
+            "queued_at = coalesce(queued_at, " TS("$5") "), entered_queue_at = " TS(
+                "$5") ", "
+                      "queue_left_at = NULL, updated_at = now() WHERE org_id = $1 AND id = $2",
             5, p, NULL);
         if (r < 0)
                 return r;
@@ -579,7 +580,7 @@ int tel_route_dial_offers(struct cc_db_conn *conn, struct tel *tel)
                  * leg's callbacks carry our offer id, so the sid is stored by whichever comes
                  * first: this answer or the first callback (and a leg Twilio did place before a
                  * timeout is hung up when it answers a withdrawn offer). */
-                enum tel_leg_event ev = d == 0          ? TEL_LEG_PROGRESS
+                enum tel_leg_event ev = d == 0         ? TEL_LEG_PROGRESS
                                         : d == -EINVAL ? TEL_LEG_ENDED
                                                        : TEL_LEG_UNPLACED;
                 if (ev == TEL_LEG_UNPLACED)
@@ -615,8 +616,8 @@ int tel_route_expire_offers(struct cc_db_conn *conn)
                 return r;
         int n = PQntuples(res);
         for (int i = 0; i < n; i++)
-                (void)!tel_route_offer_event(conn, PQgetvalue(res, i, 0), NULL, TEL_LEG_ENDED,
-                                             NULL, NULL, NULL);
+                (void)!tel_route_offer_event(conn, PQgetvalue(res, i, 0), NULL, TEL_LEG_ENDED, NULL,
+                                             NULL, NULL);
         PQclear(res);
         return n;
 }
@@ -781,8 +782,8 @@ int tel_route_overflow(struct cc_db_conn *conn, struct tel *tel)
                 }
                 if (r == 0)
                         twiml = overflow_twiml(conn, org_id, call_id, PQgetvalue(res, i, 2),
-                                               PQgetvalue(res, i, 3),
-                                               atoi(PQgetvalue(res, i, 4)), NULL);
+                                               PQgetvalue(res, i, 3), atoi(PQgetvalue(res, i, 4)),
+                                               NULL);
                 if (r == 0)
                         r = cc_db_commit(conn);
                 if (r < 0) {

@@ -186,9 +186,9 @@ static json_object *json_from_result(PGresult *res, int row, int base)
         cc_json_add_string(o, "queue_state", val(res, row, base + COL_QUEUE_STATE));
         add_ms(o, "queued_at", res, row, base + COL_QUEUED);
         add_ms(o, "connected_at", res, row, base + COL_CONNECTED);
-        json_object_object_add(o, "abandoned",
-                               json_object_new_boolean(
-                                   strcmp(PQgetvalue(res, row, base + COL_ABANDONED), "t") == 0));
+        json_object_object_add(
+            o, "abandoned",
+            json_object_new_boolean(strcmp(PQgetvalue(res, row, base + COL_ABANDONED), "t") == 0));
         add_int(o, "wrap_up_seconds", res, row, base + COL_WRAP_UP);
         return o;
 }

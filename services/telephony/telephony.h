@@ -20,8 +20,8 @@ struct tel_config {
         char *twilio_from_number; /* CC_TWILIO_FROM_NUMBER: caller id when the org has no number */
         char *secrets_key_file;   /* CC_SECRETS_KEY_FILE: 32 bytes in hex (AES-256-GCM key) */
         long long twilio_timeout_ms;
-        long long upload_max_bytes; /* CC_UPLOAD_MAX_BYTES: largest CSV import accepted (413) */
-        char *default_country_code; /* CC_DEFAULT_COUNTRY_CODE: for numbers written without one */
+        long long upload_max_bytes;   /* CC_UPLOAD_MAX_BYTES: largest CSV import accepted (413) */
+        char *default_country_code;   /* CC_DEFAULT_COUNTRY_CODE: for numbers written without one */
         long long worker_interval_ms; /* CC_WORKER_INTERVAL_MS: the worker's round when idle */
 };
 extern struct tel_config tel_cfg;
@@ -293,8 +293,8 @@ void tel_twilio_reply_error(struct cc_http_req *req, int r, const char *verb, co
  * there (timeout_s: ring time before Twilio gives up, 0 = Twilio's default). ret_sid (64 bytes)
  * gets the new leg's CallSid. Returns as tel_twilio_place_call. */
 int tel_twilio_create_leg(struct cc_db_conn *conn, struct tel *tel, const char *org_id,
-                          const char *to, const char *twiml, const char *status_url,
-                          int timeout_s, char ret_sid[64], char *err, size_t err_len) CC_MUSTCHECK;
+                          const char *to, const char *twiml, const char *status_url, int timeout_s,
+                          char ret_sid[64], char *err, size_t err_len) CC_MUSTCHECK;
 /* Hangs up any Twilio call of the org by sid (an agent's or supervisor's leg). As above. */
 int tel_twilio_hangup_sid(struct cc_db_conn *conn, struct tel *tel, const char *org_id,
                           const char *sid, char *err, size_t err_len) CC_MUSTCHECK;
@@ -329,8 +329,8 @@ int tel_agent_set_status(struct cc_db_conn *conn, const char *org_id, const char
                          const char *traceparent) CC_MUSTCHECK;
 /* agent.status_changed for the agent as it is now in the database (after the change). */
 int tel_event_agent_status(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
-                           enum tel_agent_status previous, int previous_duration_s,
-                           int64_t at_ms, const char *traceparent) CC_MUSTCHECK;
+                           enum tel_agent_status previous, int previous_duration_s, int64_t at_ms,
+                           const char *traceparent) CC_MUSTCHECK;
 /* Where an offer to the agent rings (the `to` of its leg): its metadata.endpoint
  * ("client:<identity>", "sip:..." or an E.164 number, checked when written), else
  * "client:<user_id>". -ENOENT when org has no such agent. */
@@ -375,8 +375,8 @@ int tel_route_org(struct cc_db_conn *conn, const char *org_id, int *ret_offers) 
  * released and its wrap-up begins. Sets *ret_defer_ended when call.ended must wait for the
  * wrap-up. */
 struct tel_call_row;
-int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row,
-                         bool *ret_defer_ended, const char *traceparent) CC_MUSTCHECK;
+int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row, bool *ret_defer_ended,
+                         const char *traceparent) CC_MUSTCHECK;
 /* The agent left WRAP_UP (its own choice or the timer): the call's wrap-up time is fixed and
  * its call.ended written. Inside the caller's transaction. */
 int tel_route_wrap_up_done(struct cc_db_conn *conn, const char *org_id, const char *call_id,

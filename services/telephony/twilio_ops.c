@@ -198,8 +198,8 @@ int tel_call_dial(struct cc_http_req *req, struct cc_db_conn *conn, const char *
 }
 
 int tel_twilio_create_leg(struct cc_db_conn *conn, struct tel *tel, const char *org_id,
-                          const char *to, const char *twiml, const char *status_url,
-                          int timeout_s, char ret_sid[64], char *err, size_t err_len)
+                          const char *to, const char *twiml, const char *status_url, int timeout_s,
+                          char ret_sid[64], char *err, size_t err_len)
 {
         struct tel_account acct;
         int r = account(conn, tel, org_id, &acct, err, err_len);

@@ -755,7 +755,7 @@ static void h_agent_status(struct cc_http_req *req)
         }
         const char *status = cc_kv_get(h.fields, h.n, "CallStatus");
         enum tel_call_status st = tel_call_status_from_twilio(status);
-        enum tel_leg_event ev = tel_call_status_terminal(st)   ? TEL_LEG_ENDED
+        enum tel_leg_event ev = tel_call_status_terminal(st) ? TEL_LEG_ENDED
                                 : st == TEL_CALL_IN_PROGRESS ? TEL_LEG_ANSWERED
                                                              : TEL_LEG_PROGRESS;
         bool hangup = false;
@@ -771,8 +771,8 @@ static void h_agent_status(struct cc_http_req *req)
         if (hangup && call.twilio_sid[0]) {
                 const struct cc_kv fields[] = {{"Status", "completed"}};
                 char err[512];
-                if (tel_twilio_update_call(conn, tel_req(req), &call, fields, 1, err,
-                                           sizeof(err)) < 0)
+                if (tel_twilio_update_call(conn, tel_req(req), &call, fields, 1, err, sizeof(err)) <
+                    0)
                         cc_log_warn(cc_http_req_id(req), "call %s: cannot hang up: %s", call.id,
                                     err);
         }
@@ -797,8 +797,7 @@ const struct cc_http_route tel_webhook_routes[] = {
     {"POST", "/api/webhooks/twilio/transcription", h_transcription, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
     {"POST", "/api/webhooks/twilio/ivr", h_ivr, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
     {"POST", "/api/webhooks/twilio/hold", h_hold, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
-    {"POST", "/api/webhooks/twilio/agent-status", h_agent_status, CC_ROLE_NONE,
-     CC_HTTP_RAW_BODY},
+    {"POST", "/api/webhooks/twilio/agent-status", h_agent_status, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
     {"GET", "/api/webhooks/health", h_health, CC_ROLE_NONE, 0},
 };
 const size_t tel_webhook_nroutes = CC_ARRAY_SIZE(tel_webhook_routes);

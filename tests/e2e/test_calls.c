@@ -314,9 +314,8 @@ START_TEST(calls_agent_takes_a_queued_call_end_to_end)
         char number[20];
         unique_number(number);
         snprintf(body, sizeof(body), "{\"number\":\"%s\"}", number);
-        ck_assert_int_eq(call_json("POST", gateway.port, "/api/telephony/numbers", body, token,
-                                   NULL),
-                         201);
+        ck_assert_int_eq(
+            call_json("POST", gateway.port, "/api/telephony/numbers", body, token, NULL), 201);
         snprintf(body, sizeof(body),
                  "{\"to\":\"%s\",\"from\":\"+15557650000\","
                  "\"url\":\"http://127.0.0.1:%d/api/webhooks/twilio/voice\","
@@ -324,8 +323,8 @@ START_TEST(calls_agent_takes_a_queued_call_end_to_end)
                  number, gateway.port, gateway.port);
         ck_assert_int_eq(call_json("POST", sim_port, "/sim/inbound-call", body, NULL, &o), 200);
         json_object_put(o);
-        ck_assert_int_eq(
-            call_json("GET", gateway.port, "/api/calls/?page_size=5", NULL, token, &o), 200);
+        ck_assert_int_eq(call_json("GET", gateway.port, "/api/calls/?page_size=5", NULL, token, &o),
+                         200);
         json_object *items = json_object_object_get(o, "items");
         ck_assert_int_eq(json_object_array_length(items), 1);
         char call_path[128];
@@ -353,8 +352,7 @@ START_TEST(calls_agent_takes_a_queued_call_end_to_end)
         ck_assert(wait_field(agent_path, token, "status", "WRAP_UP"));
         snprintf(body, sizeof(body), "%s/status", agent_path);
         ck_assert_int_eq(
-            call_json("PATCH", gateway.port, body, "{\"status\":\"AVAILABLE\"}", token, NULL),
-            200);
+            call_json("PATCH", gateway.port, body, "{\"status\":\"AVAILABLE\"}", token, NULL), 200);
         ck_assert_int_eq(call_json("GET", gateway.port, call_path, NULL, token, &o), 200);
         /* the call's accounting closed with the wrap-up */
         ck_assert_ptr_nonnull(json_object_object_get(o, "wrap_up_seconds"));

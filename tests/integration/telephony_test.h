@@ -207,9 +207,20 @@ static inline void tt_sim_start(int ring_ms, int talk_ms)
         unlink(ready);
         snprintf(ring, sizeof(ring), "%d", ring_ms);
         snprintf(talk, sizeof(talk), "%d", talk_ms);
-        char *const argv[] = {(char *)bin, "--port",      "0",       "--ready-file", ready,
-                              "--account", TT_SIM_AC ":" TT_SIM_TOK, "--ring-ms",    ring,
-                              "--talk-ms", talk,          "--log-level", "error",    NULL};
+        char *const argv[] = {(char *)bin,
+                              "--port",
+                              "0",
+                              "--ready-file",
+                              ready,
+                              "--account",
+                              TT_SIM_AC ":" TT_SIM_TOK,
+                              "--ring-ms",
+                              ring,
+                              "--talk-ms",
+                              talk,
+                              "--log-level",
+                              "error",
+                              NULL};
         pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {

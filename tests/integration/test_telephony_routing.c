@@ -16,10 +16,10 @@
 #include "cc/event.h"
 #include "cc/json.h"
 
-#define WAIT_MS  15000
-#define NUMBER   "+15557770701"
-#define CALLER   "+15550009001"
-#define HOOK(p)  "/api/webhooks/twilio/" p
+#define WAIT_MS 15000
+#define NUMBER  "+15557770701"
+#define CALLER  "+15550009001"
+#define HOOK(p) "/api/webhooks/twilio/" p
 
 /* ---- database helpers (the test's schema) ---- */
 
@@ -546,16 +546,15 @@ START_TEST(routing_caller_waiting_too_long_overflows_to_voicemail)
         char path[128];
         snprintf(path, sizeof(path), "/sim/calls/%s", sid);
         char *last = NULL;
-        bool ok = CC_TEST_WAIT(({
-                                       json_object *o = tt_sim_request("GET", path, NULL);
-                                       free(last);
-                                       last = strdup(o && tt_str(o, "last_twiml")
-                                                         ? tt_str(o, "last_twiml")
-                                                         : "");
-                                       json_object_put(o);
-                                       strstr(last, "<Record") != NULL;
-                               }),
-                               WAIT_MS, 20);
+        bool ok = CC_TEST_WAIT(
+            ({
+                    json_object *o = tt_sim_request("GET", path, NULL);
+                    free(last);
+                    last = strdup(o && tt_str(o, "last_twiml") ? tt_str(o, "last_twiml") : "");
+                    json_object_put(o);
+                    strstr(last, "<Record") != NULL;
+            }),
+            WAIT_MS, 20);
         ck_assert_msg(ok, "the caller hears %s", last);
         free(last);
         free(id);
@@ -620,8 +619,8 @@ static int route(struct cc_db_pool *pool, const char *org_id)
 
 static char *offered_agent(struct cc_db_pool *pool, const char *call_id)
 {
-        return sql_text(pool, "SELECT agent_id FROM offers WHERE call_id = $1 AND state = 'PENDING'",
-                        call_id);
+        return sql_text(
+            pool, "SELECT agent_id FROM offers WHERE call_id = $1 AND state = 'PENDING'", call_id);
 }
 
 START_TEST(routing_priority_skills_and_longest_idle_decide)
@@ -948,7 +947,8 @@ static void h_fake_calls(struct cc_http_req *req)
                 cc_http_reply_raw(req, 201, "application/json", body, strlen(body));
                 return;
         }
-        static const char err[] = "{\"code\":20500,\"message\":\"Internal failure\",\"status\":503}";
+        static const char err[] =
+            "{\"code\":20500,\"message\":\"Internal failure\",\"status\":503}";
         cc_http_reply_raw(req, st, "application/json", err, sizeof(err) - 1);
 }
 
@@ -990,9 +990,8 @@ START_TEST(routing_twilio_failing_is_nobodys_missed_call)
                                          "state = 'MISSED'",
                                          call),
                                  0);
-                ck_assert_int_eq(sql_int(pool, "SELECT current_load FROM agents WHERE id = $1",
-                                         agent),
-                                 0);
+                ck_assert_int_eq(
+                    sql_int(pool, "SELECT current_load FROM agents WHERE id = $1", agent), 0);
                 char *st = sql_text(pool, "SELECT queue_state FROM calls WHERE id = $1", call);
                 ck_assert_str_eq(st, "WAITING");
                 free(st);

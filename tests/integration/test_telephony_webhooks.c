@@ -32,8 +32,8 @@
 #define IVR_HOOK      "/api/webhooks/twilio/ivr"
 #define BAD_SIGNATURE "Invalid webhook signature"
 /* a caller sent to a queue waits in its conference with our hold music */
-#define WAITING "waitUrl=\"https://cc.example.com/api/webhooks/twilio/hold\""
-#define FORBID_SUP    "Supervisor or admin access required"
+#define WAITING    "waitUrl=\"https://cc.example.com/api/webhooks/twilio/hold\""
+#define FORBID_SUP "Supervisor or admin access required"
 
 #define WAIT_MS 15000
 

@@ -37,8 +37,8 @@ void cc_twilio_signature(const char *auth_token, const char *url, const struct c
                          size_t n, char out[CC_TWILIO_SIGNATURE_LEN]);
 /* true when `header` (X-Twilio-Signature; NULL counts as wrong) is that signature; compared in
  * constant time. */
-bool cc_twilio_signature_valid(const char *auth_token, const char *url,
-                               const struct cc_kv *fields, size_t n, const char *header);
+bool cc_twilio_signature_valid(const char *auth_token, const char *url, const struct cc_kv *fields,
+                               size_t n, const char *header);
 
 /* ---- REST client ---- */
 
@@ -85,8 +85,8 @@ int cc_twilio_participant_update(struct cc_twilio *tw, const char *account_sid,
                                  const char *call_sid, const struct cc_kv *fields, size_t n,
                                  struct cc_twilio_result *ret) CC_MUSTCHECK;
 /* POST /2010-04-01/Accounts/{account_sid}/Messages.json (To, From, Body, StatusCallback). */
-int cc_twilio_message_create(struct cc_twilio *tw, const char *account_sid,
-                             const char *auth_token, const struct cc_kv *fields, size_t n,
+int cc_twilio_message_create(struct cc_twilio *tw, const char *account_sid, const char *auth_token,
+                             const struct cc_kv *fields, size_t n,
                              struct cc_twilio_result *ret) CC_MUSTCHECK;
 /* GET /2010-04-01/Accounts/{account_sid}.json: checks that the credentials work (ret->status is
  * the account's status, "active"). */
