@@ -286,11 +286,12 @@ static inline json_object *tt_sim_calls_to(const char *to, json_object **ret_doc
         return out;
 }
 
-/* Starts the service with CC_PUBLIC_BASE_URL at its own address, so what the simulator is told
- * to call back reaches this in-process service; the platform account is the simulator's. */
-static inline struct cc_service *tt_start_reachable(void)
+/* Starts the service with CC_PUBLIC_BASE_URL at its own address, so what a simulator is told to
+ * call back reaches this in-process service; twilio_base and the platform account as tt_env. */
+static inline struct cc_service *
+tt_start_reachable_with(const char *twilio_base, const char *account_sid, const char *auth_token)
 {
-        tt_env(tt_sim_base, TT_SIM_AC, TT_SIM_TOK);
+        tt_env(twilio_base, account_sid, auth_token);
         int port = cc_test_free_port();
         char port_s[16], base[64];
         snprintf(port_s, sizeof(port_s), "%d", port);
@@ -301,6 +302,12 @@ static inline struct cc_service *tt_start_reachable(void)
         char err[512];
         ck_assert_msg(cc_service_start(&tt_def, &svc, err, sizeof(err)) == 0, "start: %s", err);
         return svc;
+}
+
+/* The same with the simulator started by tt_sim_start as Twilio. */
+static inline struct cc_service *tt_start_reachable(void)
+{
+        return tt_start_reachable_with(tt_sim_base, TT_SIM_AC, TT_SIM_TOK);
 }
 
 /* Runs one statement in the test's schema (fails the test on error). */

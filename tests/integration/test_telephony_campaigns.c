@@ -22,6 +22,11 @@
 #include "cc/event.h"
 #include "cc/json.h"
 
+/* The simulator process and its address: the shared helpers of telephony_test.h. */
+#define sim_start tt_sim_start
+#define sim_stop  tt_sim_stop
+#define sim_base  tt_sim_base
+
 #define PLAT_AC  "AC0123456789abcdef0123456789abcdef"
 #define PLAT_TOK "platform-token-0123456789"
 #define FROM     "+15550009999"
@@ -68,18 +73,8 @@ static void world_fini(struct world *w)
 static struct cc_service *start_reachable(const char *twilio_base, const char *account_sid,
                                           const char *auth_token)
 {
-        tt_env(twilio_base, account_sid, auth_token);
-        int port = cc_test_free_port();
-        char port_s[16], base[64];
-        snprintf(port_s, sizeof(port_s), "%d", port);
-        snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-        setenv("CC_HTTP_PORT", port_s, 1);
-        setenv("CC_PUBLIC_BASE_URL", base, 1);
         setenv("CC_TWILIO_FROM_NUMBER", FROM, 1);
-        struct cc_service *svc = NULL;
-        char err[512];
-        ck_assert_msg(cc_service_start(&tt_def, &svc, err, sizeof(err)) == 0, "start: %s", err);
-        return svc;
+        return tt_start_reachable_with(twilio_base, account_sid, auth_token);
 }
 
 static int64_t jint(json_object *o, const char *key)
@@ -203,67 +198,6 @@ static int tick(struct world *w)
 }
 
 /* ---- the simulator process ---- */
-
-static pid_t sim_pid;
-static char sim_base[64];
-
-static void sim_start(int ring_ms, int talk_ms)
-{
-        const char *bin = cc_test_env("CC_TEST_TWILIO_SIM");
-        char ready[128], ring[16], talk[16];
-        snprintf(ready, sizeof(ready), "/tmp/twsim-campaigns-%d.port", (int)getpid());
-        unlink(ready);
-        snprintf(ring, sizeof(ring), "%d", ring_ms);
-        snprintf(talk, sizeof(talk), "%d", talk_ms);
-        char *const argv[] = {(char *)bin,
-                              "--port",
-                              "0",
-                              "--ready-file",
-                              ready,
-                              "--account",
-                              PLAT_AC ":" PLAT_TOK,
-                              "--ring-ms",
-                              ring,
-                              "--talk-ms",
-                              talk,
-                              "--log-level",
-                              "error",
-                              NULL};
-        pid_t pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                /* A failed assertion ends the test's process at once: the simulator goes too. */
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                execv(bin, argv);
-                _exit(127);
-        }
-        sim_pid = pid;
-        int port = 0;
-        bool ok = CC_TEST_WAIT(({
-                                       FILE *f = fopen(ready, "r");
-                                       bool got = f && fscanf(f, "%d", &port) == 1 && port > 0;
-                                       if (f)
-                                               fclose(f);
-                                       got;
-                               }),
-                               10000, 10);
-        ck_assert_msg(ok, "twilio-sim did not write %s", ready);
-        unlink(ready);
-        snprintf(sim_base, sizeof(sim_base), "http://127.0.0.1:%d", port);
-}
-
-static void sim_stop(void)
-{
-        if (sim_pid <= 0)
-                return;
-        kill(sim_pid, SIGTERM);
-        int status;
-        if (!CC_TEST_WAIT(waitpid(sim_pid, &status, WNOHANG) != 0, 10000, 10)) {
-                kill(sim_pid, SIGKILL);
-                waitpid(sim_pid, &status, 0);
-        }
-        sim_pid = 0;
-}
 
 /* The simulator's calls, oldest first. */
 static json_object *sim_calls(void)

@@ -15,6 +15,12 @@
 #include "telephony_test.h"
 #include "cc/json.h"
 
+/* The simulator process and its address: the shared helpers of telephony_test.h. */
+#define sim_start       tt_sim_start
+#define sim_stop        tt_sim_stop
+#define sim_base        tt_sim_base
+#define start_reachable tt_start_reachable
+
 #define PLAT_AC    "AC0123456789abcdef0123456789abcdef"
 #define PLAT_TOK   "platform-token-0123456789"
 #define FORBID_SUP "Supervisor or admin access required"
@@ -61,67 +67,6 @@ static void answering_caller(struct tt_caller *c, const char *org_id, const char
 }
 
 /* ---- the simulator ---- */
-
-static pid_t sim_pid;
-static char sim_base[64];
-
-static void sim_start(int ring_ms, int talk_ms)
-{
-        const char *bin = cc_test_env("CC_TEST_TWILIO_SIM");
-        char ready[128], ring[16], talk[16];
-        snprintf(ready, sizeof(ready), "/tmp/twsim-sup-%d.port", (int)getpid());
-        unlink(ready);
-        snprintf(ring, sizeof(ring), "%d", ring_ms);
-        snprintf(talk, sizeof(talk), "%d", talk_ms);
-        char *const argv[] = {(char *)bin,
-                              "--port",
-                              "0",
-                              "--ready-file",
-                              ready,
-                              "--account",
-                              PLAT_AC ":" PLAT_TOK,
-                              "--ring-ms",
-                              ring,
-                              "--talk-ms",
-                              talk,
-                              "--log-level",
-                              "error",
-                              NULL};
-        pid_t pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                /* a failed assertion ends the test's process at once: take the simulator along */
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                execv(bin, argv);
-                _exit(127);
-        }
-        sim_pid = pid;
-        int port = 0;
-        bool ok = CC_TEST_WAIT(({
-                                       FILE *f = fopen(ready, "r");
-                                       bool got = f && fscanf(f, "%d", &port) == 1 && port > 0;
-                                       if (f)
-                                               fclose(f);
-                                       got;
-                               }),
-                               10000, 10);
-        ck_assert_msg(ok, "twilio-sim did not write %s", ready);
-        unlink(ready);
-        snprintf(sim_base, sizeof(sim_base), "http://127.0.0.1:%d", port);
-}
-
-static void sim_stop(void)
-{
-        if (sim_pid <= 0)
-                return;
-        kill(sim_pid, SIGTERM);
-        int status;
-        if (!CC_TEST_WAIT(waitpid(sim_pid, &status, WNOHANG) != 0, 10000, 10)) {
-                kill(sim_pid, SIGKILL);
-                waitpid(sim_pid, &status, 0);
-        }
-        sim_pid = 0;
-}
 
 static json_object *sim_get(const char *path)
 {
@@ -217,23 +162,6 @@ static void expect_sim_status(const char *sid, const char *want)
 }
 
 /* ---- the service ---- */
-
-/* The service with CC_PUBLIC_BASE_URL at its own address, so the simulator's callbacks for the
- * customer's call reach it. */
-static struct cc_service *start_reachable(void)
-{
-        tt_env(sim_base, PLAT_AC, PLAT_TOK);
-        int port = cc_test_free_port();
-        char port_s[16], base[64];
-        snprintf(port_s, sizeof(port_s), "%d", port);
-        snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-        setenv("CC_HTTP_PORT", port_s, 1);
-        setenv("CC_PUBLIC_BASE_URL", base, 1);
-        struct cc_service *svc = NULL;
-        char err[512];
-        ck_assert_msg(cc_service_start(&tt_def, &svc, err, sizeof(err)) == 0, "start: %s", err);
-        return svc;
-}
 
 static void get_call(struct cc_service *svc, const char *token, const char *id, struct tt_resp *r)
 {

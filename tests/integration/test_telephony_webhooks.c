@@ -19,6 +19,12 @@
 #include "cc/event.h"
 #include "cc/json.h"
 
+/* The simulator process and its address: the shared helpers of telephony_test.h. */
+#define sim_start       tt_sim_start
+#define sim_stop        tt_sim_stop
+#define sim_base        tt_sim_base
+#define start_reachable tt_start_reachable_with
+
 /* The platform's account (config) and the one an organization brings itself. */
 #define PLAT_AC  "AC0123456789abcdef0123456789abcdef"
 #define PLAT_TOK "platform-token-0123456789"
@@ -319,24 +325,6 @@ static void put_own_credentials(struct cc_service *svc, const struct tt_caller *
         tt_resp_fini(&r);
 }
 
-/* Starts the service with CC_PUBLIC_BASE_URL at its own address, so that what a simulator is
- * told to call back reaches this in-process service. */
-static struct cc_service *start_reachable(const char *twilio_base, const char *account_sid,
-                                          const char *auth_token)
-{
-        tt_env(twilio_base, account_sid, auth_token);
-        int port = cc_test_free_port();
-        char port_s[16], base[64];
-        snprintf(port_s, sizeof(port_s), "%d", port);
-        snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-        setenv("CC_HTTP_PORT", port_s, 1);
-        setenv("CC_PUBLIC_BASE_URL", base, 1);
-        struct cc_service *svc = NULL;
-        char err[512];
-        ck_assert_msg(cc_service_start(&tt_def, &svc, err, sizeof(err)) == 0, "start: %s", err);
-        return svc;
-}
-
 /* ---- events on cc.calls.v1 ---- */
 
 /* What one call published; want_* say what must have arrived before reading stops (after a
@@ -423,69 +411,6 @@ static void tally_fini(struct tally *t, size_t n)
 }
 
 /* ---- the simulator process ---- */
-
-static pid_t sim_pid;
-static char sim_base[64];
-static char sim_ready[128];
-
-static void sim_start(int ring_ms, int talk_ms)
-{
-        const char *bin = cc_test_env("CC_TEST_TWILIO_SIM");
-        snprintf(sim_ready, sizeof(sim_ready), "/tmp/twsim-hooks-%d.port", (int)getpid());
-        unlink(sim_ready);
-        char ring[16], talk[16];
-        snprintf(ring, sizeof(ring), "%d", ring_ms);
-        snprintf(talk, sizeof(talk), "%d", talk_ms);
-        char *const argv[] = {(char *)bin,
-                              "--port",
-                              "0",
-                              "--ready-file",
-                              sim_ready,
-                              "--account",
-                              PLAT_AC ":" PLAT_TOK,
-                              "--ring-ms",
-                              ring,
-                              "--talk-ms",
-                              talk,
-                              "--log-level",
-                              "error",
-                              NULL};
-        pid_t pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                /* A failed assertion ends this test's process at once: take the simulator
-                 * along. */
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                execv(bin, argv);
-                _exit(127);
-        }
-        sim_pid = pid;
-        int port = 0;
-        bool ready = CC_TEST_WAIT(({
-                                          FILE *f = fopen(sim_ready, "r");
-                                          bool ok = f && fscanf(f, "%d", &port) == 1 && port > 0;
-                                          if (f)
-                                                  fclose(f);
-                                          ok;
-                                  }),
-                                  10000, 10);
-        ck_assert_msg(ready, "twilio-sim did not write %s", sim_ready);
-        unlink(sim_ready); /* read: nothing to leave behind if the test fails */
-        snprintf(sim_base, sizeof(sim_base), "http://127.0.0.1:%d", port);
-}
-
-static void sim_stop(void)
-{
-        if (sim_pid <= 0)
-                return;
-        kill(sim_pid, SIGTERM);
-        int status;
-        if (!CC_TEST_WAIT(waitpid(sim_pid, &status, WNOHANG) != 0, 10000, 10)) {
-                kill(sim_pid, SIGKILL);
-                waitpid(sim_pid, &status, 0);
-        }
-        sim_pid = 0;
-}
 
 /* A GET of the simulator's control API (NULL unless 200). */
 static json_object *sim_get(const char *path)
