@@ -752,7 +752,7 @@ static void dispatch(struct cc_http_req *req)
                 }
         }
 
-        if (route->min_role != CC_ROLE_NONE && !authenticate(req, route->min_role))
+        if (route->min_role != CC_ROLE_NONE && !req->auth && !authenticate(req, route->min_role))
                 return;
 
         if (!(route->flags & CC_HTTP_RAW_BODY) && req->body_len > 0) {
@@ -877,9 +877,10 @@ static bool content_length_too_large(struct cc_http_req *req)
 /* The body limit of the route a request is for, looked up before its body is read; the
  * dispatch matches again after (with the HEAD and 405 rules), which costs a lookup only on
  * servers that have upload routes. */
-static size_t request_body_limit(struct cc_http_req *req)
+static size_t request_body_limit(struct cc_http_req *req, const struct route_entry **ret_upload)
 {
         struct cc_http_server *srv = req->srv;
+        *ret_upload = NULL;
         if (!srv->has_uploads)
                 return srv->cfg.max_body;
         size_t scratch_len = strlen(req->path) + 1;
@@ -891,7 +892,10 @@ static size_t request_body_limit(struct cc_http_req *req)
                             0) < 0)
                 return srv->cfg.max_body;
         const struct route_entry *e = m.handler;
-        return e->route.flags & CC_HTTP_UPLOAD ? srv->cfg.max_upload : srv->cfg.max_body;
+        if (!(e->route.flags & CC_HTTP_UPLOAD))
+                return srv->cfg.max_body;
+        *ret_upload = e;
+        return srv->cfg.max_upload;
 }
 
 /* Two framings for one body are how requests get smuggled past a proxy that picks the other
@@ -917,7 +921,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         if (!req) {
                 req = req_new(srv, conn, url, method);
                 *con_cls = req;
-                req->max_body = request_body_limit(req);
+                const struct route_entry *upload;
+                req->max_body = request_body_limit(req, &upload);
                 /* MHD builds the reply head in what is left of the connection's memory: with
                  * a request head close to the limit the handler would run and its reply be
                  * dropped with the connection, so such requests are refused up front. */
@@ -935,6 +940,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 }
                 /* Answering before the body is read makes MHD close the connection afterwards,
                  * which is what an oversized upload deserves. */
+                /* An upload may be many megabytes: whoever may not send it is turned away
+                 * before it is read, not after the server has held it (the 401/403 closes the
+                 * connection like a 413). dispatch() does not check again. */
+                if (upload && upload->route.min_role != CC_ROLE_NONE &&
+                    !authenticate(req, upload->route.min_role))
+                        return req->queue_failed ? MHD_NO : MHD_YES;
                 if (content_length_too_large(req)) {
                         req->too_large = true;
                         reply_detail(req, 413, "Request body too large");

@@ -19,11 +19,12 @@
 #include "cc/metrics.h"
 #include "testlib.h"
 
-#define MAX_BODY 1000
-#define ISSUER   "cc-test"
-#define AUDIENCE "cc-api"
-#define USER_ID  "6f1c2a3e-0b4d-4c8e-9a7f-1e2d3c4b5a69"
-#define ORG_ID   "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+#define MAX_BODY   1000
+#define MAX_UPLOAD 100000
+#define ISSUER     "cc-test"
+#define AUDIENCE   "cc-api"
+#define USER_ID    "6f1c2a3e-0b4d-4c8e-9a7f-1e2d3c4b5a69"
+#define ORG_ID     "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 static struct cc_http_server *srv;
 static struct cc_jwt_verifier *verifier;
@@ -145,6 +146,7 @@ static const struct cc_http_route routes[] = {
     {"POST", "/count", h_count, CC_ROLE_NONE, CC_HTTP_RAW_BODY},
     {"GET", "/count/{id}", h_count, CC_ROLE_NONE, 0},
     {"GET", "/hold", h_hold, CC_ROLE_NONE, 0},
+    {"POST", "/upload", h_raw, CC_ROLE_SUPERVISOR, CC_HTTP_RAW_BODY | CC_HTTP_UPLOAD},
 };
 
 static int is_ready(void *userdata, char *why, size_t why_len)
@@ -190,6 +192,7 @@ static void start_server(int conn_timeout_s, int json_depth)
             .port = 0,
             .threads = 2,
             .max_body = MAX_BODY,
+            .max_upload = MAX_UPLOAD,
             .conn_timeout_s = conn_timeout_s,
             .max_json_depth = json_depth,
             .verifier = verifier,
@@ -1091,6 +1094,60 @@ START_TEST(http_rejects_invalid_routes)
 }
 END_TEST
 
+/* An upload route takes bodies up to max_upload (others stay at max_body), and turns away a
+ * caller without the route's role before reading a byte of the body. */
+START_TEST(http_upload_limits_and_early_refusal)
+{
+        char *sup = sign_token("SUPERVISOR", 300), *agent = sign_token("AGENT", 300);
+        char auth_sup[2048], auth_agent[2048];
+        snprintf(auth_sup, sizeof(auth_sup), "Authorization: Bearer %s", sup);
+        snprintf(auth_agent, sizeof(auth_agent), "Authorization: Bearer %s", agent);
+        size_t n = 50000;
+        char *big = cc_xmalloc(n + 1);
+        memset(big, 'a', n);
+        big[n] = '\0';
+        const char *hs[] = {auth_sup, "Content-Type: text/plain", NULL};
+        struct cc_test_response r;
+        cc_test_http("POST", url("/upload"), big, n, hs, &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert(strncmp(r.body, "50000:", 6) == 0);
+        cc_test_response_fini(&r);
+        /* the same body is too large for an ordinary route */
+        cc_test_http("POST", url("/raw"), big, n, hs, &r);
+        ck_assert_int_eq(r.status, 413);
+        cc_test_response_fini(&r);
+        free(big);
+
+        /* headers announcing 2 MB, and no body at all: the answer comes at once */
+        static const struct {
+                const char *auth;
+                int status;
+        } cases[] = {{NULL, 401}, {"AGENT", 403}, {"SUPERVISOR", 413}};
+        for (size_t i = 0; i < CC_ARRAY_SIZE(cases); i++) {
+                int fd = cc_test_connect("127.0.0.1", cc_http_server_port(srv));
+                ck_assert_int_ge(fd, 0);
+                char head[4096];
+                const char *a = !cases[i].auth ? "" : i == 1 ? auth_agent : auth_sup;
+                snprintf(head, sizeof(head),
+                         "POST /upload HTTP/1.1\r\nHost: x\r\n%s%sContent-Type: text/plain\r\n"
+                         "Content-Length: 2000000\r\n\r\n",
+                         a, a[0] ? "\r\n" : "");
+                ck_assert(send(fd, head, strlen(head), MSG_NOSIGNAL) > 0);
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                ck_assert_msg(poll(&p, 1, 2000) == 1, "case %zu: no answer before the body", i);
+                char buf[512] = "";
+                ssize_t got = read(fd, buf, sizeof(buf) - 1);
+                ck_assert_int_gt(got, 12);
+                char want[32];
+                snprintf(want, sizeof(want), "HTTP/1.1 %d", cases[i].status);
+                ck_assert_msg(strncmp(buf, want, strlen(want)) == 0, "case %zu: %s", i, buf);
+                close(fd);
+        }
+        free(sup);
+        free(agent);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("http");
@@ -1120,6 +1177,7 @@ static Suite *suite(void)
         tcase_add_test(tc, http_ambiguous_body_framing_is_400);
         tcase_add_test(tc, http_large_request_head_is_431_before_handler);
         tcase_add_test(tc, http_stop_refuses_new_connections_while_draining);
+        tcase_add_test(tc, http_upload_limits_and_early_refusal);
         suite_add_tcase(s, tc);
         return s;
 }
