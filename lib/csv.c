@@ -26,7 +26,12 @@ struct cc_csv {
         size_t *offs, *lens;
         const char **ptrs;
         size_t nfields, fcap;
+        /* Past max_row: nothing more of the record is kept, but libcsv still reads it, so it
+         * ends where its quotes say and not at a line break inside them. */
         bool too_long;
+        uint64_t breaks; /* line breaks inside the current record's quoted fields */
+        bool prev_cr;    /* the last byte counted was a CR (a CRLF is one break) */
+        bool tail_break; /* the current field's bytes so far end in a line break */
         uint64_t number; /* records begun so far */
         int stop;
         bool skipping; /* dropping the rest of a malformed record's line */
@@ -41,6 +46,8 @@ static void reset_row(struct cc_csv *csv)
         csv->len = 0;
         csv->nfields = 0;
         csv->too_long = false;
+        csv->breaks = 0;
+        csv->prev_cr = csv->tail_break = false;
 }
 
 static void reset_parser(struct cc_csv *csv)
@@ -52,12 +59,12 @@ static void reset_parser(struct cc_csv *csv)
         reset_row(csv);
 }
 
-static void report(struct cc_csv *csv, const char *error)
+static void report(struct cc_csv *csv, const char *error, uint64_t lines)
 {
         csv->number++;
         if (csv->stop)
                 return;
-        struct cc_csv_row row = {.number = csv->number, .error = error};
+        struct cc_csv_row row = {.number = csv->number, .lines = lines, .error = error};
         if (!error) {
                 for (size_t i = 0; i < csv->nfields; i++)
                         csv->ptrs[i] = csv->buf + csv->offs[i];
@@ -68,9 +75,26 @@ static void report(struct cc_csv *csv, const char *error)
         csv->stop = csv->fn(&row, csv->userdata);
 }
 
+/* Counts the line breaks in a field's bytes, which may come in pieces. */
+static void count_breaks(struct cc_csv *csv, const unsigned char *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '\n' && !csv->prev_cr)
+                        csv->breaks++;
+                else if (s[i] == '\r')
+                        csv->breaks++;
+                csv->prev_cr = s[i] == '\r';
+        }
+        if (n)
+                csv->tail_break = s[n - 1] == '\r' || s[n - 1] == '\n';
+}
+
 static void on_field(void *data, size_t n, void *userdata)
 {
         struct cc_csv *csv = userdata;
+        /* Only a quoted field holds line breaks; the scan is as cheap as the copy below. */
+        count_breaks(csv, data, n);
+        csv->prev_cr = csv->tail_break = false;
         if (csv->stop || csv->too_long)
                 return;
         /* buf holds a NUL after each field: those are not the row's bytes. */
@@ -113,20 +137,39 @@ static void on_row(int terminator, void *userdata)
                         csv->number++;
                 return;
         }
-        report(csv, csv->too_long ? "row too long" : NULL);
+        report(csv, csv->too_long ? "row too long" : NULL, csv->breaks + 1);
         reset_row(csv);
 }
 
-/* Everything up to and including the next line feed is dropped: returns how much of data that
- * is (all of it when the line goes on). */
+/* Everything up to and including the next line break (LF or CR; the LF of a CRLF is then
+ * taken as the end of that line, see on_row) is dropped: returns how much of data that is (all
+ * of it when the line goes on). */
 static size_t skip_line(struct cc_csv *csv, const char *data, size_t len)
 {
-        const char *lf = memchr(data, '\n', len);
-        if (!lf)
-                return len;
-        csv->skipping = false;
-        csv->last_term = '\n';
-        return (size_t)(lf - data) + 1;
+        for (size_t i = 0; i < len; i++) {
+                if (data[i] == '\n' || data[i] == '\r') {
+                        csv->skipping = false;
+                        csv->last_term = data[i];
+                        return i + 1;
+                }
+        }
+        return len;
+}
+
+/* Forgets what libcsv holds of a field of a record already too long, so memory stays bounded
+ * however long the field goes on. libcsv takes back the last `spaces` bytes of an unquoted
+ * field and the closing quote plus the spaces after it of a quoted one; only whether spaces
+ * is zero changes how it reads on, so one space and the quote are all that must stay. */
+static void drop_field_bytes(struct cc_csv *csv)
+{
+        struct csv_parser *p = &csv->p;
+        size_t spaces = p->spaces ? 1 : 0;
+        size_t keep = p->entry_pos < spaces + 1 ? p->entry_pos : spaces + 1;
+        size_t drop = p->entry_pos - keep;
+        count_breaks(csv, p->entry_buf, drop);
+        memmove(p->entry_buf, p->entry_buf + drop, keep);
+        p->entry_pos = keep;
+        p->spaces = spaces;
 }
 
 static void parse(struct cc_csv *csv, const char *data, size_t len)
@@ -143,8 +186,13 @@ static void parse(struct cc_csv *csv, const char *data, size_t len)
                 if (k < slice) {
                         /* libcsv stops on the offending byte: a quote in an unquoted field,
                          * anything else right after a closing quote. */
-                        report(csv, data[k] == '"' ? "quote inside an unquoted field"
-                                                   : "text after a closing quote");
+                        count_breaks(csv, csv->p.entry_buf, csv->p.entry_pos);
+                        if (csv->p.entry_pos + csv->len - csv->nfields > csv->max_row)
+                                csv->too_long = true; /* however the stream was cut */
+                        const char *why = csv->too_long    ? "row too long"
+                                          : data[k] == '"' ? "quote inside an unquoted field"
+                                                           : "text after a closing quote";
+                        report(csv, why, csv->breaks + 1);
                         reset_parser(csv);
                         csv->skipping = true;
                         data += k;
@@ -153,11 +201,10 @@ static void parse(struct cc_csv *csv, const char *data, size_t len)
                 }
                 data += slice;
                 len -= slice;
-                if (csv->p.entry_pos + csv->len - csv->nfields > csv->max_row) {
-                        report(csv, "row too long");
-                        reset_parser(csv);
-                        csv->skipping = true;
-                }
+                if (csv->p.entry_pos + csv->len - csv->nfields > csv->max_row)
+                        csv->too_long = true;
+                if (csv->too_long)
+                        drop_field_bytes(csv);
         }
 }
 
@@ -207,9 +254,13 @@ int cc_csv_finish(struct cc_csv *csv)
         csv->finished = true;
         if (csv->stop || csv->skipping)
                 return csv->stop;
-        if (csv_fini(&csv->p, on_field, on_row, csv) != 0)
-                report(csv, csv_error(&csv->p) == CSV_EPARSE ? "unterminated quoted field"
-                                                             : "row too long");
+        if (csv_fini(&csv->p, on_field, on_row, csv) != 0) {
+                /* A quote still open: libcsv holds the rest of its field. A line break ending
+                 * the stream starts no line of its own. */
+                count_breaks(csv, csv->p.entry_buf, csv->p.entry_pos);
+                report(csv, csv_error(&csv->p) == CSV_EPARSE ? CC_CSV_UNTERMINATED : "row too long",
+                       csv->breaks + (csv->tail_break ? 0 : 1));
+        }
         return csv->stop;
 }
 

@@ -498,3 +498,18 @@ bool cc_text_valid(const char *s, size_t len)
         }
         return cc_utf8_count(s, len) >= 0;
 }
+
+bool cc_text_valid_multiline(const char *s, size_t len)
+{
+        /* Checked between the tabs and line breaks, which are ASCII: a cut there never splits
+         * a UTF-8 sequence. */
+        size_t from = 0;
+        for (size_t i = 0; i <= len; i++) {
+                if (i < len && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+                        continue;
+                if (!cc_text_valid(s + from, i - from))
+                        return false;
+                from = i + 1;
+        }
+        return true;
+}

@@ -20,6 +20,10 @@ const char *tel_contact_status_canonical(const char *s);
 const char *tel_phone_e164(const char *in, size_t len, const char *country_code,
                            char out[TEL_E164_MAX]);
 
+/* Text a contact may hold (cc_text_valid: UTF-8 without control characters), where multiline
+ * (notes) also allows tab, CR and LF. The API and the import apply the same rule. */
+bool tel_contact_text_valid(const char *s, size_t len, bool multiline);
+
 /* 0 when the campaign is the organization's and not deleted, -ENOENT otherwise. */
 int tel_contact_campaign_visible(struct cc_db_conn *conn, const char *org_id,
                                  const char *campaign_id) CC_MUSTCHECK;
@@ -48,9 +52,15 @@ struct tel_contact_patch {
         const char *metadata; /* JSON object text or NULL */
         int64_t attempts;
 };
-/* Applies the patch; ret_json is the contact after it. -ENOENT as tel_contact_get. */
+/* Applies the patch in a transaction of its own, the contact locked; ret_json is the contact
+ * after it. Setting status PENDING (a retry) also resets attempts to 0 and clears next_attempt
+ * and outcome, except what the patch sets itself. Errors: -ENOENT as tel_contact_get; -EBUSY
+ * when status PENDING is set while a call with this contact_id has not ended; -EINVAL (message
+ * in err, naming the field) when attempts is above the campaign's max_attempts, or leaves a
+ * PENDING contact with max_attempts or more (never dialled again). */
 int tel_contact_update(struct cc_db_conn *conn, const char *org_id, const char *contact_id,
-                       const struct tel_contact_patch *p, json_object **ret_json) CC_MUSTCHECK;
+                       const struct tel_contact_patch *p, json_object **ret_json, char *err,
+                       size_t err_len) CC_MUSTCHECK;
 /* -ENOENT as tel_contact_get. */
 int tel_contact_delete(struct cc_db_conn *conn, const char *org_id,
                        const char *contact_id) CC_MUSTCHECK;

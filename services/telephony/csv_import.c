@@ -32,18 +32,46 @@ struct import {
         struct tel_import_result *res;
 };
 
-static void add_error(struct import *im, const char *fmt, ...) CC_PRINTF(2, 3);
+/* Adds a message while fewer than TEL_IMPORT_MAX_ERRORS are listed; one that must be seen
+ * takes the last place when the list is full. */
+static void add_error(struct import *im, bool must_show, const char *fmt, ...) CC_PRINTF(3, 4);
 
-static void add_error(struct import *im, const char *fmt, ...)
+static void add_error(struct import *im, bool must_show, const char *fmt, ...)
 {
-        if (json_object_array_length(im->res->errors) >= TEL_IMPORT_MAX_ERRORS)
+        json_object *errors = im->res->errors;
+        size_t n = json_object_array_length(errors);
+        if (n >= TEL_IMPORT_MAX_ERRORS && !must_show)
                 return;
         char msg[256];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        json_object_array_add(im->res->errors, json_object_new_string(msg));
+        if (n >= TEL_IMPORT_MAX_ERRORS)
+                json_object_array_put_idx(errors, n - 1, json_object_new_string(msg));
+        else
+                json_object_array_add(errors, json_object_new_string(msg));
+}
+
+/* A malformed record. A quote never closed took in every later line of the file, so its
+ * message says how many and is always listed: otherwise those rows would vanish from the
+ * counts without a word. */
+static void add_row_error(struct import *im, const struct cc_csv_row *row)
+{
+        uint64_t no = row->number, lines = row->lines;
+        if (strcmp(row->error, CC_CSV_UNTERMINATED) == 0 && lines > 1)
+                add_error(im, true,
+                          "Error importing row %" PRIu64 ": %s: its quote is never closed, so "
+                          "the rest of the file (%" PRIu64 " lines) was read into this row",
+                          no, row->error, lines);
+        else if (strcmp(row->error, CC_CSV_UNTERMINATED) == 0)
+                add_error(im, true, "Error importing row %" PRIu64 ": %s", no, row->error);
+        else if (lines > 1)
+                add_error(im, false,
+                          "Error importing row %" PRIu64 ": %s (the row spans %" PRIu64 " lines)",
+                          no, row->error, lines);
+        else
+                add_error(im, false, "Error importing row %" PRIu64 ": %s", no, row->error);
 }
 
 /* Python's str.strip() for the ASCII white space a spreadsheet leaves around values. */
@@ -70,18 +98,6 @@ static bool blank_row(const struct cc_csv_row *row)
         return true;
 }
 
-/* Text PostgreSQL can store and a client can read: no NUL or other C0 control except tab and
- * line breaks (a quoted note may span lines). */
-static bool has_control(const char *s, size_t len)
-{
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-                        return true;
-        }
-        return false;
-}
-
 static int flush(struct import *im)
 {
         size_t n = im->batch.n;
@@ -96,7 +112,7 @@ static int flush(struct import *im)
                 return r; /* nothing written yet: the request fails as a whole */
         /* Earlier batches are in: say exactly where the import stopped. */
         im->res->failed += (int64_t)n;
-        add_error(im,
+        add_error(im, true,
                   "Error importing row %" PRIu64 ": database unavailable; this row and the "
                   "rest of the file were not imported",
                   im->batch_first_row);
@@ -125,7 +141,7 @@ static int on_row(const struct cc_csv_row *row, void *userdata)
         uint64_t no = row->number;
         if (row->error) {
                 im->res->failed++;
-                add_error(im, "Error importing row %" PRIu64 ": %s", no, row->error);
+                add_row_error(im, row);
                 return 0;
         }
         const char *v[NCOLUMNS] = {NULL};
@@ -142,29 +158,33 @@ static int on_row(const struct cc_csv_row *row, void *userdata)
         }
         if (!v[F_PHONE]) {
                 im->res->failed++;
-                add_error(im, "Row missing phone_number: %" PRIu64, no);
+                add_error(im, false, "Row missing phone_number: %" PRIu64, no);
                 return 0;
         }
         if (row->nfields < im->nheader) {
                 im->res->failed++;
-                add_error(im, "Error importing row %" PRIu64 ": expected %zu fields, found %zu", no,
+                add_error(im, false,
+                          "Error importing row %" PRIu64 ": expected %zu fields, found %zu", no,
                           im->nheader, row->nfields);
                 return 0;
         }
         for (size_t k = 0; k < NCOLUMNS; k++) {
                 if (!v[k])
                         continue;
-                if (has_control(v[k], vl[k])) {
+                /* Only notes may hold tab and line breaks, as through the API. */
+                if (!tel_contact_text_valid(v[k], vl[k], k == F_NOTES)) {
                         im->res->failed++;
-                        add_error(
-                            im, "Error importing row %" PRIu64 ": %s: contains a control character",
-                            no, column_names[k]);
+                        add_error(im, false,
+                                  "Error importing row %" PRIu64 ": %s: contains a control "
+                                  "character",
+                                  no, column_names[k]);
                         return 0;
                 }
                 if ((size_t)cc_utf8_count(v[k], vl[k]) > column_max[k]) {
                         im->res->failed++;
-                        add_error(im, "Error importing row %" PRIu64 ": %s: at most %zu characters",
-                                  no, column_names[k], column_max[k]);
+                        add_error(im, false,
+                                  "Error importing row %" PRIu64 ": %s: at most %zu characters", no,
+                                  column_names[k], column_max[k]);
                         return 0;
                 }
         }

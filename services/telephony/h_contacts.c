@@ -120,45 +120,69 @@ static bool body_object(struct cc_http_req *req, json_object *body)
         return true;
 }
 
-/* A phone number as the contract takes it (10 to 20 characters as sent), stored in E.164 when
- * it reads as a number, else as sent without surrounding blanks. out holds 21+ bytes. */
-static int get_phone(json_object *body, unsigned flags, char out[32], bool *ret_set,
+/* The contract's 20 characters of up to 4 bytes each, and a NUL. */
+#define PHONE_MAX 81
+
+/* A phone number as the contract takes it: 10 to 20 characters once the spaces around it are
+ * trimmed (so a blank one is refused). Stored in E.164 when it reads as a number, else as sent
+ * without the spaces around it. */
+static int get_phone(json_object *body, unsigned flags, char out[PHONE_MAX], bool *ret_set,
                      struct cc_json_err *err)
 {
         const char *s = NULL;
-        int r = cc_json_get_string(body, "phone_number", flags, 10, 20, &s, err);
+        int r = cc_json_get_string(body, "phone_number", flags, 0, 0, &s, err);
         *ret_set = r == 0;
         if (r < 0)
                 return r == -ENOENT ? 0 : r;
-        if (!cc_text_valid(s, strlen(s))) {
+        size_t len = strlen(s);
+        if (!cc_text_valid(s, len)) {
                 snprintf(err->msg, sizeof(err->msg),
-                         "phone_number: must not contain control "
-                         "characters");
+                         "phone_number: must not contain control characters");
                 return -EINVAL;
         }
-        size_t len = strlen(s);
-        while (len && (*s == ' ' || *s == '\t')) {
+        /* Tabs are control characters: only spaces are left to trim. */
+        while (len && *s == ' ') {
                 s++;
                 len--;
         }
-        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        while (len && s[len - 1] == ' ')
                 len--;
+        ssize_t chars = cc_utf8_count(s, len);
+        if (chars < 10 || chars > 20) {
+                snprintf(err->msg, sizeof(err->msg), "phone_number: %s",
+                         chars == 0   ? "must not be blank"
+                         : chars < 10 ? "must be at least 10 characters"
+                                      : "must be at most 20 characters");
+                return -EINVAL;
+        }
         char e164[TEL_E164_MAX];
         if (tel_phone_e164(s, len, tel_cfg.default_country_code, e164))
-                snprintf(out, 32, "%s", e164);
+                snprintf(out, PHONE_MAX, "%s", e164);
         else
-                snprintf(out, 32, "%.*s", (int)len, s);
+                snprintf(out, PHONE_MAX, "%.*s", (int)len, s);
         return 0;
 }
 
-/* A nullable string: *ret_set says whether the body names it at all (null included). */
-static int nullable_string(json_object *body, const char *field, size_t max, bool *ret_set,
-                           const char **ret, struct cc_json_err *err)
+/* A nullable text: *ret_set says whether the body names it at all (null included). Control
+ * characters are refused (tab and line breaks allowed where multiline); "" is stored as null,
+ * as the import stores an empty cell. */
+static int nullable_string(json_object *body, const char *field, size_t max, bool multiline,
+                           bool *ret_set, const char **ret, struct cc_json_err *err)
 {
         *ret_set = json_object_object_get_ex(body, field, NULL);
         *ret = NULL;
         int r = cc_json_get_string(body, field, CC_JSON_NULLABLE, 0, max, ret, err);
-        return r == -EINVAL ? r : 0;
+        if (r == -EINVAL)
+                return r;
+        if (*ret && !tel_contact_text_valid(*ret, strlen(*ret), multiline)) {
+                snprintf(err->msg, sizeof(err->msg), "%s: must not contain control characters%s",
+                         field, multiline ? " other than tab and line breaks" : "");
+                *ret = NULL;
+                return -EINVAL;
+        }
+        if (*ret && !**ret)
+                *ret = NULL;
+        return 0;
 }
 
 static int metadata(json_object *body, bool *ret_set, const char **ret, struct cc_json_err *err)
@@ -184,13 +208,13 @@ static void h_contacts_create(struct cc_http_req *req)
                 return;
         struct tel_contact_new c = {0};
         struct cc_json_err err;
-        char phone[32];
+        char phone[PHONE_MAX];
         bool set, ignored;
         if (cc_json_get_uuid(body, "campaign_id", CC_JSON_REQUIRED, &c.campaign_id, &err) < 0 ||
             get_phone(body, CC_JSON_REQUIRED, phone, &set, &err) < 0 ||
-            nullable_string(body, "name", 255, &ignored, &c.name, &err) < 0 ||
-            nullable_string(body, "email", 255, &ignored, &c.email, &err) < 0 ||
-            nullable_string(body, "notes", 2000, &ignored, &c.notes, &err) < 0 ||
+            nullable_string(body, "name", 255, false, &ignored, &c.name, &err) < 0 ||
+            nullable_string(body, "email", 255, false, &ignored, &c.email, &err) < 0 ||
+            nullable_string(body, "notes", 2000, true, &ignored, &c.notes, &err) < 0 ||
             metadata(body, &ignored, &c.extra_metadata, &err) < 0) {
                 cc_http_reply_error(req, 422, "%s", err.msg);
                 return;
@@ -240,15 +264,15 @@ static void h_contacts_update(struct cc_http_req *req)
                 return;
         struct tel_contact_patch p = {0};
         struct cc_json_err err;
-        char phone[32];
+        char phone[PHONE_MAX];
         const char *st = NULL;
         int r = -ENOENT;
         /* null for a field that cannot be null leaves it as it is, as absence does. */
         if (get_phone(body, CC_JSON_NULLABLE, phone, &p.set_phone, &err) < 0 ||
-            nullable_string(body, "name", 255, &p.set_name, &p.name, &err) < 0 ||
-            nullable_string(body, "email", 255, &p.set_email, &p.email, &err) < 0 ||
-            nullable_string(body, "outcome", 100, &p.set_outcome, &p.outcome, &err) < 0 ||
-            nullable_string(body, "notes", 2000, &p.set_notes, &p.notes, &err) < 0 ||
+            nullable_string(body, "name", 255, false, &p.set_name, &p.name, &err) < 0 ||
+            nullable_string(body, "email", 255, false, &p.set_email, &p.email, &err) < 0 ||
+            nullable_string(body, "outcome", 100, false, &p.set_outcome, &p.outcome, &err) < 0 ||
+            nullable_string(body, "notes", 2000, true, &p.set_notes, &p.notes, &err) < 0 ||
             metadata(body, &p.set_metadata, &p.metadata, &err) < 0 ||
             (r = cc_json_get_int(body, "attempts", CC_JSON_NULLABLE, 0, INT32_MAX, &p.attempts,
                                  &err)) == -EINVAL ||
@@ -259,8 +283,19 @@ static void h_contacts_update(struct cc_http_req *req)
         p.phone_number = p.set_phone ? phone : NULL;
         p.set_attempts = r == 0;
         if (st) {
-                if (!(p.status = tel_contact_status_canonical(st))) {
-                        reply_bad_status(req);
+                p.status = tel_contact_status_canonical(st);
+                if (!p.status) {
+                        cc_http_reply_error(req, 422,
+                                            "status: must be one of PENDING, COMPLETED, FAILED, "
+                                            "DO_NOT_CALL");
+                        return;
+                }
+                /* The dialer's states: only a call it placed may put a contact in them. */
+                if (strcmp(p.status, "DIALING") == 0 || strcmp(p.status, "CONNECTED") == 0) {
+                        cc_http_reply_error(req, 422,
+                                            "status: %s is set by the dialer; a client may set "
+                                            "PENDING, COMPLETED, FAILED or DO_NOT_CALL",
+                                            p.status);
                         return;
                 }
                 p.set_status = true;
@@ -269,9 +304,15 @@ static void h_contacts_update(struct cc_http_req *req)
         if (!conn)
                 return;
         json_object *o = NULL;
-        r = tel_contact_update(conn, org(req), id, &p, &o);
+        char msg[256] = "";
+        r = tel_contact_update(conn, org(req), id, &p, &o, msg, sizeof(msg));
         cc_db_release(conn);
-        reply_result(req, r, 200, o, CONTACT_NOT_FOUND);
+        if (r == -EINVAL)
+                cc_http_reply_error(req, 422, "%s", msg);
+        else if (r == -EBUSY)
+                cc_http_reply_error(req, 409, "Contact has a call in progress");
+        else
+                reply_result(req, r, 200, o, CONTACT_NOT_FOUND);
 }
 
 static void h_contacts_delete(struct cc_http_req *req)

@@ -157,6 +157,13 @@ static int int_field(json_object *body, const char *field, int64_t min, int64_t 
         return r == -EINVAL ? r : 0;
 }
 
+/* cc_text_valid, with tab and line breaks allowed where multiline (a description). */
+static bool text_valid(const char *s, bool multiline)
+{
+        size_t len = strlen(s);
+        return multiline ? cc_text_valid_multiline(s, len) : cc_text_valid(s, len);
+}
+
 static int parse_input(json_object *body, bool create, struct input *in, struct cc_json_err *err)
 {
         struct tel_queue_fields *f = &in->f;
@@ -177,10 +184,23 @@ static int parse_input(json_object *body, bool create, struct input *in, struct 
                 snprintf(err->msg, sizeof(err->msg), "name: must not be blank");
                 return -EINVAL;
         }
+        if (f->name && !text_valid(f->name, false)) {
+                snprintf(err->msg, sizeof(err->msg), "name: must not contain control characters");
+                return -EINVAL;
+        }
         f->set_description = body && json_object_object_get_ex(body, "description", NULL);
         if (cc_json_get_string(body, "description", CC_JSON_NULLABLE, 0, 1000, &f->description,
                                err) == -EINVAL)
                 return -EINVAL;
+        if (f->description && !text_valid(f->description, true)) {
+                snprintf(err->msg, sizeof(err->msg),
+                         "description: must not contain control characters other than tab and "
+                         "line breaks");
+                return -EINVAL;
+        }
+        /* "" is no description, as null is. */
+        if (f->description && !*f->description)
+                f->description = NULL;
         json_object *skills = NULL;
         bool skills_given = body && json_object_object_get_ex(body, "skills", NULL);
         if (cc_json_get_array(body, "skills", CC_JSON_NULLABLE, 50, &skills, err) == -EINVAL)

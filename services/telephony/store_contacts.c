@@ -69,6 +69,11 @@ const char *tel_phone_e164(const char *in, size_t len, const char *country_code,
         return out;
 }
 
+bool tel_contact_text_valid(const char *s, size_t len, bool multiline)
+{
+        return multiline ? cc_text_valid_multiline(s, len) : cc_text_valid(s, len);
+}
+
 /* The Contact object's columns, from a row aliased c. */
 #define CONTACT_COLS                                                                               \
         "c.id, c.campaign_id, c.phone_number, c.name, c.email, c.status, c.attempts, "             \
@@ -191,9 +196,88 @@ static const char *flag(bool b)
         return b ? "t" : "f";
 }
 
-int tel_contact_update(struct cc_db_conn *conn, const char *org_id, const char *contact_id,
-                       const struct tel_contact_patch *pt, json_object **ret_json)
+/* What the patch is checked against: the contact locked until the transaction ends, so the
+ * dialer (which claims contacts FOR UPDATE SKIP LOCKED and creates their calls in the same
+ * transaction) has either committed its call before the check below or never sees the
+ * contact before the patch is in. */
+static int lock_contact(struct cc_db_conn *conn, const char *org_id, const char *contact_id,
+                        char ret_status[16], int64_t *ret_max)
 {
+        const char *p[] = {contact_id, org_id};
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn,
+                           "SELECT c.status, k.max_attempts FROM contacts c "
+                           "JOIN campaigns k ON " VISIBLE " WHERE c.id = $1 AND c.org_id = $2 "
+                           "FOR UPDATE OF c",
+                           2, p, &res);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) == 0) {
+                PQclear(res);
+                return -ENOENT;
+        }
+        snprintf(ret_status, 16, "%s", PQgetvalue(res, 0, 0));
+        *ret_max = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        PQclear(res);
+        return 0;
+}
+
+/* A call placed for the contact that has not ended, by the dialer or by hand (a call deleted
+ * while live still rings). Read after lock_contact, in a statement of its own. The planner
+ * reads it off calls_campaign_live (010), which holds the live calls only. */
+static int has_live_call(struct cc_db_conn *conn, const char *org_id, const char *contact_id,
+                         bool *ret_live)
+{
+        const char *p[] = {org_id, contact_id};
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn,
+                           "SELECT 1 FROM calls WHERE org_id = $1 AND contact_id = $2 "
+                           "AND ended_at IS NULL LIMIT 1",
+                           2, p, &res);
+        if (r < 0)
+                return r;
+        *ret_live = PQntuples(res) > 0;
+        PQclear(res);
+        return 0;
+}
+
+static int check_patch(struct cc_db_conn *conn, const char *org_id, const char *contact_id,
+                       const struct tel_contact_patch *pt, bool retry, char *err, size_t err_len)
+{
+        char status[16];
+        int64_t max;
+        int r = lock_contact(conn, org_id, contact_id, status, &max);
+        if (r < 0)
+                return r;
+        if (pt->set_attempts && pt->attempts > max) {
+                cc_set_error(err, err_len,
+                             "attempts: must be between 0 and %" PRId64
+                             " (the campaign's max_attempts)",
+                             max);
+                return -EINVAL;
+        }
+        /* The dialer only takes PENDING contacts below max_attempts, and such a contact would
+         * keep its campaign from ever completing. */
+        const char *to = pt->set_status ? pt->status : status;
+        if (pt->set_attempts && strcmp(to, "PENDING") == 0 && pt->attempts >= max) {
+                cc_set_error(err, err_len,
+                             "attempts: a PENDING contact must have fewer than %" PRId64
+                             " (the campaign's max_attempts), or it is never dialled",
+                             max);
+                return -EINVAL;
+        }
+        if (!retry)
+                return 0;
+        bool live = false;
+        r = has_live_call(conn, org_id, contact_id, &live);
+        return r < 0 ? r : live ? -EBUSY : 0;
+}
+
+int tel_contact_update(struct cc_db_conn *conn, const char *org_id, const char *contact_id,
+                       const struct tel_contact_patch *pt, json_object **ret_json, char *err,
+                       size_t err_len)
+{
+        bool retry = pt->set_status && strcmp(pt->status, "PENDING") == 0;
         char attempts[24];
         snprintf(attempts, sizeof(attempts), "%" PRId64, pt->attempts);
         const char *p[] = {contact_id,
@@ -213,23 +297,42 @@ int tel_contact_update(struct cc_db_conn *conn, const char *org_id, const char *
                            flag(pt->set_notes),
                            pt->notes,
                            flag(pt->set_metadata),
-                           pt->metadata};
+                           pt->metadata,
+                           flag(retry)};
+        json_object *o = NULL;
+        int r = cc_db_begin(conn);
+        if (r == 0)
+                r = check_patch(conn, org_id, contact_id, pt, retry, err, err_len);
         /* One fixed statement whatever the body names, so it is prepared once. */
-        return one_contact(
-            conn,
-            "UPDATE contacts AS c SET "
-            "phone_number = CASE WHEN $3::boolean THEN $4 ELSE c.phone_number END, "
-            "name = CASE WHEN $5::boolean THEN $6 ELSE c.name END, "
-            "email = CASE WHEN $7::boolean THEN $8 ELSE c.email END, "
-            "status = CASE WHEN $9::boolean THEN $10 ELSE c.status END, "
-            "attempts = CASE WHEN $11::boolean THEN $12::integer ELSE c.attempts END, "
-            "outcome = CASE WHEN $13::boolean THEN $14 ELSE c.outcome END, "
-            "notes = CASE WHEN $15::boolean THEN $16 ELSE c.notes END, "
-            "extra_metadata = CASE WHEN $17::boolean THEN $18::jsonb ELSE c.extra_metadata END, "
-            "updated_at = now() "
-            "FROM campaigns k WHERE c.id = $1 AND c.org_id = $2 AND " VISIBLE
-            " RETURNING " CONTACT_COLS,
-            18, p, ret_json);
+        if (r == 0)
+                r = one_contact(
+                    conn,
+                    "UPDATE contacts AS c SET "
+                    "phone_number = CASE WHEN $3::boolean THEN $4 ELSE c.phone_number END, "
+                    "name = CASE WHEN $5::boolean THEN $6 ELSE c.name END, "
+                    "email = CASE WHEN $7::boolean THEN $8 ELSE c.email END, "
+                    "status = CASE WHEN $9::boolean THEN $10 ELSE c.status END, "
+                    "attempts = CASE WHEN $11::boolean THEN $12::integer "
+                    "WHEN $19::boolean THEN 0 ELSE c.attempts END, "
+                    "next_attempt = CASE WHEN $19::boolean THEN NULL ELSE c.next_attempt END, "
+                    "outcome = CASE WHEN $13::boolean THEN $14 "
+                    "WHEN $19::boolean THEN NULL ELSE c.outcome END, "
+                    "notes = CASE WHEN $15::boolean THEN $16 ELSE c.notes END, "
+                    "extra_metadata = CASE WHEN $17::boolean THEN $18::jsonb "
+                    "ELSE c.extra_metadata END, "
+                    "updated_at = now() "
+                    "FROM campaigns k WHERE c.id = $1 AND c.org_id = $2 AND " VISIBLE
+                    " RETURNING " CONTACT_COLS,
+                    19, p, &o);
+        if (r == 0)
+                r = cc_db_commit(conn);
+        if (r < 0) {
+                cc_db_rollback(conn);
+                json_object_put(o);
+                return r;
+        }
+        *ret_json = o;
+        return 0;
 }
 
 int tel_contact_delete(struct cc_db_conn *conn, const char *org_id, const char *contact_id)

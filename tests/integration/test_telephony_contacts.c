@@ -50,6 +50,17 @@ static void campaign_delete(const char *id)
         cc_db_pool_free(pool);
 }
 
+/* One statement with one parameter, in the test's schema. */
+static void sql1(const char *sql, const char *param)
+{
+        struct cc_db_pool *pool = cc_test_pool(tt_schema, 1, 5000);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
+        const char *p[] = {param};
+        cc_test_exec(conn, sql, 1, p);
+        cc_db_release(conn);
+        cc_db_pool_free(pool);
+}
+
 static long long contacts_in(const char *campaign_id)
 {
         return tt_sql_int("SELECT count(*) FROM contacts WHERE campaign_id = $1", campaign_id);
@@ -221,9 +232,22 @@ START_TEST(telephony_contacts_crud)
             "{\"campaign_id\":\"%s\",\"phone_number\":\"+1555010000999999999999\"}",
             "{\"campaign_id\":\"%s\",\"phone_number\":\"+15550100009\",\"notes\":7}",
             "[1]",
+            /* 10 to 20 characters once trimmed: blank and padded-out short ones are refused */
+            "{\"campaign_id\":\"%s\",\"phone_number\":\"            \"}",
+            "{\"campaign_id\":\"%s\",\"phone_number\":\"      12345      \"}",
+            "{\"campaign_id\":\"%s\",\"phone_number\":\"\"}",
+            /* control characters, tab and line breaks only in notes */
+            "{\"campaign_id\":\"%s\",\"phone_number\":\"+15550100009\",\"name\":\"A\\u0001\"}",
+            "{\"campaign_id\":\"%s\",\"phone_number\":\"+15550100009\",\"name\":\"A\\nB\"}",
+            "{\"campaign_id\":\"%s\",\"phone_number\":\"+15550100009\",\"email\":"
+            "\"\\u001b[31m@x\"}",
+            "{\"campaign_id\":\"%s\",\"phone_number\":\"+15550100009\",\"name\":\"DEL\\u007f\"}",
+            "{\"campaign_id\":\"%s\",\"phone_number\":\"+15550100009\",\"notes\":\"bell\\u0007\"}",
         };
-        const char *fields[] = {"campaign_id",  "campaign_id", "phone_number", "phone_number",
-                                "phone_number", "notes",       "body"};
+        const char *fields[] = {"campaign_id",  "campaign_id",  "phone_number", "phone_number",
+                                "phone_number", "notes",        "body",         "phone_number",
+                                "phone_number", "phone_number", "name",         "name",
+                                "email",        "name",         "notes"};
         for (size_t i = 0; i < CC_ARRAY_SIZE(bad); i++) {
                 snprintf(body, sizeof(body), bad[i], camp);
                 tt_call(svc, "POST", CONTACTS, body, sup.token, &r);
@@ -233,6 +257,31 @@ START_TEST(telephony_contacts_crud)
                 tt_resp_fini(&r);
         }
         ck_assert_int_eq(contacts_in(camp), before);
+        /* Trimmed before it is counted and stored; 20 characters of several bytes each are
+         * kept whole. Notes keep tabs and line breaks; "" is no value, as in the import. */
+        snprintf(body, sizeof(body),
+                 "{\"campaign_id\":\"%s\",\"phone_number\":\"   555 010 0010   \","
+                 "\"name\":\"\",\"email\":\"\",\"notes\":\"line one\\n\\tline two\"}",
+                 camp);
+        tt_call(svc, "POST", CONTACTS, body, sup.token, &r);
+        ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+        ck_assert_str_eq(tt_str(r.json, "phone_number"), "+15550100010");
+        ck_assert_ptr_null(tt_str(r.json, "name"));
+        ck_assert_ptr_null(tt_str(r.json, "email"));
+        ck_assert_str_eq(tt_str(r.json, "notes"), "line one\n\tline two");
+        tt_resp_fini(&r);
+        static const char wide[] = "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+                                   "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9";
+        snprintf(body, sizeof(body), "{\"campaign_id\":\"%s\",\"phone_number\":\"%s\"}", camp,
+                 wide);
+        tt_call(svc, "POST", CONTACTS, body, sup.token, &r);
+        ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+        ck_assert_str_eq(
+            tt_str(r.json, "phone_number"),
+            "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+            "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+        tt_resp_fini(&r);
+        before = contacts_in(camp);
         /* A campaign that does not exist. */
         char other[CC_UUID_LEN + 1];
         cc_uuid_v4(other);
@@ -262,16 +311,38 @@ START_TEST(telephony_contacts_crud)
         ck_assert_str_eq(tt_str(r.json, "phone_number"), "+15550100003");
         ck_assert_str_eq(tt_str(r.json, "name"), "Ann"); /* not named: unchanged */
         tt_resp_fini(&r);
-        const char *bad_updates[] = {"{\"status\":\"SLEEPING\"}", "{\"attempts\":-1}",
-                                     "{\"phone_number\":\"123\"}", "{\"outcome\":7}"};
+        const char *bad_updates[] = {
+            "{\"status\":\"SLEEPING\"}",
+            "{\"attempts\":-1}",
+            "{\"phone_number\":\"123\"}",
+            "{\"outcome\":7}",
+            "{\"phone_number\":\"          \"}",
+            "{\"outcome\":\"x\\u0001\"}",
+            "{\"email\":\"a\\u001b@x\"}",
+            "{\"notes\":\"\\u0002\"}",
+            "{\"name\":\"a\\rb\"}",
+        };
+        const char *update_fields[] = {"status",  "attempts",     "phone_number",
+                                       "outcome", "phone_number", "outcome",
+                                       "email",   "notes",        "name"};
         for (size_t i = 0; i < CC_ARRAY_SIZE(bad_updates); i++) {
                 tt_call(svc, "PUT", path, bad_updates[i], sup.token, &r);
                 ck_assert_msg(r.status == 422, "%s: %ld %s", bad_updates[i], r.status, r.body);
+                ck_assert_msg(strncmp(tt_str(r.json, "detail"), update_fields[i],
+                                      strlen(update_fields[i])) == 0,
+                              "%s", r.body);
                 tt_resp_fini(&r);
         }
         tt_call(svc, "GET", path, NULL, sup.token, &r);
         ck_assert_str_eq(tt_str(r.json, "status"), "DO_NOT_CALL");
         ck_assert_int_eq(jint(r.json, "attempts"), 2);
+        ck_assert_str_eq(tt_str(r.json, "outcome"), "asked not to be called");
+        tt_resp_fini(&r);
+        /* "" clears, as null does. */
+        tt_call(svc, "PUT", path, "{\"outcome\":\"\",\"notes\":\"\"}", sup.token, &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_ptr_null(tt_str(r.json, "outcome"));
+        ck_assert_ptr_null(tt_str(r.json, "notes"));
         tt_resp_fini(&r);
 
         /* Delete: supervisors only. */
@@ -293,6 +364,127 @@ START_TEST(telephony_contacts_crud)
 
         free(id);
         tt_caller_fini(&sup);
+        tt_caller_fini(&agent);
+        cc_service_stop(svc);
+}
+END_TEST
+
+static void get_contact(struct cc_service *svc, const struct tt_caller *c, const char *id,
+                        struct tt_resp *r)
+{
+        char path[128];
+        snprintf(path, sizeof(path), CONTACTS "%s", id);
+        tt_call(svc, "GET", path, NULL, c->token, r);
+        ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+}
+
+static void put_contact(struct cc_service *svc, const struct tt_caller *c, const char *id,
+                        const char *body, struct tt_resp *r)
+{
+        char path[128];
+        snprintf(path, sizeof(path), CONTACTS "%s", id);
+        tt_call(svc, "PUT", path, body, c->token, r);
+}
+
+/* As the dialer leaves a contact it gave up on: FAILED after 3 tries (the campaign's default
+ * max_attempts), a retry time and an outcome. */
+static void dialer_gave_up(const char *id)
+{
+        sql1("UPDATE contacts SET status = 'FAILED', attempts = 3, last_attempt = now(), "
+             "next_attempt = now() + interval '1 hour', outcome = 'busy' WHERE id = $1",
+             id);
+}
+
+START_TEST(telephony_contacts_status_rules)
+{
+        struct cc_service *svc = start();
+        struct tt_caller agent;
+        tt_caller(&agent, NULL, "AGENT");
+        char camp[CC_UUID_LEN + 1];
+        campaign_new(agent.org_id, camp);
+        char *id = create_contact(svc, &agent, camp, "+15550100001", "Ann");
+        struct tt_resp r;
+
+        /* DIALING and CONNECTED belong to the dialer. */
+        const char *dialers[] = {"{\"status\":\"DIALING\"}", "{\"status\":\"connected\"}"};
+        for (size_t i = 0; i < CC_ARRAY_SIZE(dialers); i++) {
+                put_contact(svc, &agent, id, dialers[i], &r);
+                ck_assert_msg(r.status == 422, "%s: %ld %s", dialers[i], r.status, r.body);
+                ck_assert_msg(strncmp(tt_str(r.json, "detail"), "status:", 7) == 0, "%s", r.body);
+                tt_resp_fini(&r);
+        }
+        get_contact(svc, &agent, id, &r);
+        ck_assert_str_eq(tt_str(r.json, "status"), "PENDING");
+        tt_resp_fini(&r);
+
+        /* PENDING is a retry: the dialer's count, retry time and outcome start over, so the
+         * contact is dialled again. */
+        dialer_gave_up(id);
+        put_contact(svc, &agent, id, "{\"status\":\"PENDING\"}", &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_str_eq(tt_str(r.json, "status"), "PENDING");
+        ck_assert_int_eq(jint(r.json, "attempts"), 0);
+        ck_assert_ptr_null(tt_str(r.json, "next_attempt"));
+        ck_assert_ptr_null(tt_str(r.json, "outcome"));
+        ck_assert_ptr_nonnull(tt_str(r.json, "last_attempt"));
+        tt_resp_fini(&r);
+        /* What the body sets itself wins over the reset. */
+        dialer_gave_up(id);
+        put_contact(svc, &agent, id,
+                    "{\"status\":\"pending\",\"attempts\":1,\"outcome\":\"call after 5\"}", &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_int_eq(jint(r.json, "attempts"), 1);
+        ck_assert_str_eq(tt_str(r.json, "outcome"), "call after 5");
+        ck_assert_ptr_null(tt_str(r.json, "next_attempt"));
+        tt_resp_fini(&r);
+
+        /* attempts stays within the campaign's max_attempts (3), and a PENDING contact below
+         * it, or it would never be dialled and hold its campaign open. */
+        const char *bad[] = {"{\"attempts\":4}", "{\"attempts\":3}",
+                             "{\"status\":\"PENDING\",\"attempts\":3}",
+                             "{\"status\":\"FAILED\",\"attempts\":2147483647}"};
+        for (size_t i = 0; i < CC_ARRAY_SIZE(bad); i++) {
+                put_contact(svc, &agent, id, bad[i], &r);
+                ck_assert_msg(r.status == 422, "%s: %ld %s", bad[i], r.status, r.body);
+                ck_assert_msg(strncmp(tt_str(r.json, "detail"), "attempts:", 9) == 0, "%s", r.body);
+                tt_resp_fini(&r);
+        }
+        put_contact(svc, &agent, id, "{\"status\":\"FAILED\",\"attempts\":3}", &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_int_eq(jint(r.json, "attempts"), 3);
+        tt_resp_fini(&r);
+
+        /* No retry while a call placed for the contact is still up; other statuses may be
+         * set (the customer asks not to be called again, mid-call). */
+        char call[CC_UUID_LEN + 1];
+        cc_uuid_v4(call);
+        char sql[512];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO calls (id, org_id, direction, status, from_number, to_number, "
+                 "campaign_id, contact_id) VALUES ('%s', '%s', 'OUTBOUND', 'IN_PROGRESS', "
+                 "'+15550000000', '+15550100001', '%s', $1)",
+                 call, agent.org_id, camp);
+        sql1(sql, id);
+        put_contact(svc, &agent, id, "{\"status\":\"PENDING\",\"notes\":\"again\"}", &r);
+        tt_expect(&r, 409, "Contact has a call in progress");
+        tt_resp_fini(&r);
+        get_contact(svc, &agent, id, &r);
+        ck_assert_str_eq(tt_str(r.json, "status"), "FAILED");
+        ck_assert_int_eq(jint(r.json, "attempts"), 3);
+        ck_assert_ptr_null(tt_str(r.json, "notes"));
+        tt_resp_fini(&r);
+        put_contact(svc, &agent, id, "{\"status\":\"DO_NOT_CALL\"}", &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        tt_resp_fini(&r);
+        /* Once it has ended, the retry goes through. */
+        sql1("UPDATE calls SET status = 'COMPLETED', ended_at = now() WHERE id = $1", call);
+        put_contact(svc, &agent, id, "{\"status\":\"PENDING\"}", &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_str_eq(tt_str(r.json, "status"), "PENDING");
+        ck_assert_int_eq(jint(r.json, "attempts"), 0);
+        tt_resp_fini(&r);
+
+        free(id);
         tt_caller_fini(&agent);
         cc_service_stop(svc);
 }
@@ -478,8 +670,9 @@ START_TEST(telephony_contacts_import_rows)
             ",,,,\r\n"                                      /* 9 */
             "gina@example.com,O\"Neil,Gina,,\r\n"           /* 10 */
             "hal@example.com,5550100011,Hal,\"has\x01"
-            "control\",\r\n"                        /* 11 */
-            "ivy@example.com,5550100012,Ivy,,\r\n"; /* 12 */
+            "control\",\r\n"                                 /* 11 */
+            "ivy@example.com,5550100012,Ivy,,\r\n"           /* 12 */
+            "jo@example.com,5550100013,\"Jo\r\nAnn\",,\r\n"; /* 13: only notes hold lines */
         struct tt_resp r;
         import_csv(svc, sup.token, camp, csv, sizeof(csv) - 1, &r);
         const char *errors[] = {
@@ -488,9 +681,10 @@ START_TEST(telephony_contacts_import_rows)
             "Error importing row 7: text after a closing quote",
             "Error importing row 10: quote inside an unquoted field",
             "Error importing row 11: notes: contains a control character",
+            "Error importing row 13: name: contains a control character",
             NULL,
         };
-        expect_import(&r, 4, 5, errors);
+        expect_import(&r, 4, 6, errors);
         tt_resp_fini(&r);
         ck_assert_int_eq(contacts_in(camp), 4);
 
@@ -545,7 +739,10 @@ START_TEST(telephony_contacts_import_rows)
                                          "\"+15550100202,Lee\n"
                                          "+15550100203,Max\n";
         import_csv(svc, sup.token, camp, open_quote, sizeof(open_quote) - 1, &r);
-        const char *open_errors[] = {"Error importing row 3: unterminated quoted field", NULL};
+        const char *open_errors[] = {
+            "Error importing row 3: unterminated quoted field: its quote is never closed, so the "
+            "rest of the file (2 lines) was read into this row",
+            NULL};
         expect_import(&r, 1, 1, open_errors);
         tt_resp_fini(&r);
         ck_assert_int_eq(contacts_in(camp), 6);
@@ -554,6 +751,84 @@ START_TEST(telephony_contacts_import_rows)
         import_csv(svc, sup.token, camp, "phone_number,name\r\n", 19, &r);
         expect_import(&r, 0, 0, NULL);
         tt_resp_fini(&r);
+
+        tt_caller_fini(&sup);
+        cc_service_stop(svc);
+}
+END_TEST
+
+START_TEST(telephony_contacts_import_long_quoted_fields)
+{
+        struct cc_service *svc = start();
+        struct tt_caller sup;
+        tt_caller(&sup, NULL, "SUPERVISOR");
+        char camp[CC_UUID_LEN + 1];
+        campaign_new(sup.org_id, camp);
+        struct tt_resp r;
+
+        /* A quoted note past the 64 KiB row limit whose lines look like rows: they are the
+         * note's text, never contacts; the row fails whole and the one after it is read. */
+        struct cc_strbuf b = {0};
+        cc_strbuf_puts(&b, "phone_number,name,notes\n5550000001,a,\"");
+        for (int i = 0; i < 5000; i++)
+                cc_strbuf_printf(&b, "note line %d\n5559%06d,evil,x\n", i, i);
+        cc_strbuf_puts(&b, "end\"\n5550000002,b,c\n");
+        import_csv(svc, sup.token, camp, b.data, b.len, &r);
+        const char *long_errors[] = {
+            "Error importing row 2: row too long (the row spans 10001 lines)", NULL};
+        expect_import(&r, 1, 1, long_errors);
+        tt_resp_fini(&r);
+        cc_strbuf_fini(&b);
+        ck_assert_int_eq(contacts_in(camp), 1);
+        ck_assert_int_eq(tt_sql_int("SELECT count(*) FROM contacts WHERE campaign_id = $1 AND "
+                                    "phone_number = '+15550000002' AND name = 'b'",
+                                    camp),
+                         1);
+
+        /* A quote never closed takes in every later line, however many: one failed row that
+         * says how many lines went into it, and nothing imported from inside it. */
+        cc_strbuf_puts(&b, "phone_number,name\n5550000001,\"a\n");
+        for (int i = 0; i < 10000; i++)
+                cc_strbuf_printf(&b, "555100%04d,n%d\n", i, i);
+        import_csv(svc, sup.token, camp, b.data, b.len, &r);
+        const char *open_errors[] = {
+            "Error importing row 2: unterminated quoted field: its quote is never closed, so the "
+            "rest of the file (10001 lines) was read into this row",
+            NULL};
+        expect_import(&r, 0, 1, open_errors);
+        tt_resp_fini(&r);
+        cc_strbuf_fini(&b);
+        ck_assert_int_eq(contacts_in(camp), 1);
+
+        /* That message is listed even behind ten others. */
+        cc_strbuf_puts(&b, "name,phone_number\n");
+        for (int i = 0; i < 12; i++)
+                cc_strbuf_printf(&b, "nobody %d,\n", i);
+        cc_strbuf_puts(&b, "\"open,+15550100001\nsomebody,+15550100002\n");
+        import_csv(svc, sup.token, camp, b.data, b.len, &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_int_eq(jint(r.json, "imported"), 0);
+        ck_assert_int_eq(jint(r.json, "failed"), 13);
+        json_object *errs = json_object_object_get(r.json, "errors");
+        ck_assert_uint_eq(json_object_array_length(errs), 10);
+        ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(errs, 8)),
+                         "Row missing phone_number: 10");
+        ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(errs, 9)),
+                         "Error importing row 14: unterminated quoted field: its quote is never "
+                         "closed, so the rest of the file (2 lines) was read into this row");
+        tt_resp_fini(&r);
+        cc_strbuf_fini(&b);
+
+        /* CR-only line endings (old Mac exports): a bad row costs that row only. */
+        static const char cr_only[] = "phone_number,name\r"
+                                      "5550100301,\"Ann\"x\r"
+                                      "5550100302,Bob\r"
+                                      "5550100303,\"Carol\"\r";
+        import_csv(svc, sup.token, camp, cr_only, sizeof(cr_only) - 1, &r);
+        const char *cr_errors[] = {"Error importing row 2: text after a closing quote", NULL};
+        expect_import(&r, 2, 1, cr_errors);
+        tt_resp_fini(&r);
+        ck_assert_int_eq(contacts_in(camp), 3);
 
         tt_caller_fini(&sup);
         cc_service_stop(svc);
@@ -707,9 +982,11 @@ static Suite *suite(void)
         tcase_set_timeout(tc, 120);
         tcase_add_unchecked_fixture(tc, tt_suite_setup, tt_suite_teardown);
         tcase_add_test(tc, telephony_contacts_crud);
+        tcase_add_test(tc, telephony_contacts_status_rules);
         tcase_add_test(tc, telephony_contacts_list_filters_and_totals);
         tcase_add_test(tc, telephony_contacts_other_organization);
         tcase_add_test(tc, telephony_contacts_import_rows);
+        tcase_add_test(tc, telephony_contacts_import_long_quoted_fields);
         tcase_add_test(tc, telephony_contacts_import_refused);
         tcase_add_test(tc, telephony_contacts_import_in_batches);
         suite_add_tcase(s, tc);

@@ -190,6 +190,18 @@ START_TEST(telephony_queues_crud)
         ck_assert_int_eq(jint(r.json, "wrap_up_seconds"), 30);
         ck_assert_str_eq(tt_str(r.json, "overflow_action"), "voicemail");
         tt_resp_fini(&r);
+        /* tab and line breaks are a description's; "" is none, as null is */
+        on_queue(&w, "PUT", w.sup.token, support, "{\"description\":\"one\\r\\n\\ttwo\"}", &r);
+        tt_expect(&r, 200, NULL);
+        ck_assert_str_eq(tt_str(r.json, "description"), "one\r\n\ttwo");
+        tt_resp_fini(&r);
+        on_queue(&w, "PUT", w.sup.token, support, "{\"description\":\"\"}", &r);
+        tt_expect(&r, 200, NULL);
+        ck_assert(jnull(r.json, "description"));
+        tt_resp_fini(&r);
+        on_queue(&w, "PUT", w.sup.token, support, "{\"description\":\"first line\"}", &r);
+        tt_expect(&r, 200, NULL);
+        tt_resp_fini(&r);
         /* null clears the description and the skills; the name may change its own case */
         on_queue(&w, "PUT", w.sup.token, support,
                  "{\"description\":null,\"skills\":null,\"name\":\"SUPPORT\",\"active\":false}",
@@ -353,6 +365,13 @@ START_TEST(telephony_queues_validation)
             {"{\"name\":\"ok\",\"skills\":[\"\"]}", "skills"},
             {"{\"name\":\"ok\",\"active\":\"yes\"}", "active"},
             {"[1]", "body"},
+            /* control characters; tab and line breaks only in the description */
+            {"{\"name\":\"Sales\\u0001\"}", "name"},
+            {"{\"name\":\"\\u001b[2JSales\"}", "name"},
+            {"{\"name\":\"Sa\\nles\"}", "name"},
+            {"{\"name\":\"Sales\\u007f\"}", "name"},
+            {"{\"name\":\"ok\",\"description\":\"a\\u0007b\"}", "description"},
+            {"{\"name\":\"ok\",\"description\":\"\\u001b[31mred\"}", "description"},
         };
         for (size_t i = 0; i < CC_ARRAY_SIZE(cases); i++) {
                 tt_call(w.svc, "POST", "/api/queues/", cases[i].body, w.sup.token, &r);

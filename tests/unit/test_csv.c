@@ -6,7 +6,8 @@
 
 #include "testlib.h"
 
-/* Rows as text: fields joined by '|', a malformed row as "#<number> !<error>", one per line. */
+/* Rows as text: fields joined by '|', a malformed row as "#<number> !<error>", one per line;
+ * " [<n> lines]" after a record that spans more than one. */
 struct collected {
         struct cc_strbuf out;
         size_t rows;
@@ -18,16 +19,17 @@ static int collect(const struct cc_csv_row *row, void *userdata)
         struct collected *c = userdata;
         c->rows++;
         if (row->error) {
-                cc_strbuf_printf(&c->out, "#%llu !%s\n", (unsigned long long)row->number,
-                                 row->error);
+                cc_strbuf_printf(&c->out, "#%llu !%s", (unsigned long long)row->number, row->error);
         } else {
                 cc_strbuf_printf(&c->out, "#%llu ", (unsigned long long)row->number);
                 for (size_t i = 0; i < row->nfields; i++) {
                         ck_assert_uint_eq(strlen(row->fields[i]), row->lens[i]);
                         cc_strbuf_printf(&c->out, "%s%s", i ? "|" : "", row->fields[i]);
                 }
-                cc_strbuf_puts(&c->out, "\n");
         }
+        if (row->lines != 1)
+                cc_strbuf_printf(&c->out, " [%llu lines]", (unsigned long long)row->lines);
+        cc_strbuf_puts(&c->out, "\n");
         return c->stop_after && c->rows == (size_t)c->stop_after ? -ECANCELED : 0;
 }
 
@@ -47,16 +49,21 @@ static char *parse_pieces(const char *text, size_t len, size_t piece, size_t max
         return cc_strbuf_take(&c.out);
 }
 
-static void expect(const char *text, const char *want)
+/* Any split of the input gives the same rows. */
+static void expect_max(const char *text, size_t max_row, const char *want)
 {
-        /* Any split of the input gives the same rows. */
         size_t pieces[] = {0, 1, 2, 3, 7};
         for (size_t i = 0; i < CC_ARRAY_SIZE(pieces); i++) {
-                char *got = parse_pieces(text, strlen(text), pieces[i], 0);
+                char *got = parse_pieces(text, strlen(text), pieces[i], max_row);
                 ck_assert_msg(strcmp(got, want) == 0, "pieces of %zu:\n%s\nwant:\n%s", pieces[i],
                               got, want);
                 free(got);
         }
+}
+
+static void expect(const char *text, const char *want)
+{
+        expect_max(text, 0, want);
 }
 
 START_TEST(csv_plain_rows)
@@ -72,13 +79,13 @@ START_TEST(csv_quoted_fields)
         expect("a,b,c\n"
                "\"Smith, Ann\",\"say \"\"hi\"\"\",\"line one\nline two\"\n"
                "\"\",x,\"\"\"\"\n",
-               "#1 a|b|c\n#2 Smith, Ann|say \"hi\"|line one\nline two\n#3 |x|\"\n");
+               "#1 a|b|c\n#2 Smith, Ann|say \"hi\"|line one\nline two [2 lines]\n#3 |x|\"\n");
 }
 END_TEST
 
 START_TEST(csv_crlf_and_cr)
 {
-        expect("a,b\r\n1,2\r\n\"x\r\ny\",3\r\n", "#1 a|b\n#2 1|2\n#3 x\r\ny|3\n");
+        expect("a,b\r\n1,2\r\n\"x\r\ny\",3\r\n", "#1 a|b\n#2 1|2\n#3 x\r\ny|3 [2 lines]\n");
         expect("a,b\r1,2\r", "#1 a|b\n#2 1|2\n");
 }
 END_TEST
@@ -101,7 +108,7 @@ START_TEST(csv_blank_lines_and_last_line)
         expect("\n\na,b\n\n\r\n1,2\n  \n3,4", "#3 a|b\n#6 1|2\n#8 3|4\n");
         expect("a\r\n\r\nb\r\rc\n", "#1 a\n#3 b\n#5 c\n");
         /* A record spanning lines inside quotes is one row. */
-        expect("\"1\n2\n3\"\nx\n", "#1 1\n2\n3\n#2 x\n");
+        expect("\"1\n2\n3\"\nx\n", "#1 1\n2\n3 [3 lines]\n#2 x\n");
         expect("", "");
         expect("\n\r\n", "");
         /* Empty fields are fields. */
@@ -126,8 +133,69 @@ START_TEST(csv_malformed_rows_reported_and_skipped)
                "ok,4\n",
                "#1 a|b\n#2 !quote inside an unquoted field\n#3 ok|2\n"
                "#4 !text after a closing quote\n#5 ok|4\n");
+        /* A record that spans lines before it goes wrong says so. */
+        expect("\"a\nb\"x,c\nd\n", "#1 !text after a closing quote [2 lines]\n#2 d\n");
         /* A quote still open at the end: the rest of the stream is that record. */
-        expect("a,b\n1,2\n\"open,3\n4,5\n", "#1 a|b\n#2 1|2\n#3 !unterminated quoted field\n");
+        expect("a,b\n1,2\n\"open,3\n4,5\n",
+               "#1 a|b\n#2 1|2\n#3 !unterminated quoted field [2 lines]\n");
+        /* The lines it took in: a line break ending the stream starts no line. */
+        expect("a\n\"x\r\ny", "#1 a\n#2 !unterminated quoted field [2 lines]\n");
+        expect("a\n\"x\ry\r", "#1 a\n#2 !unterminated quoted field [2 lines]\n");
+        expect("a\n\"", "#1 a\n#2 !unterminated quoted field\n");
+        expect("a,\"\n", "#1 !unterminated quoted field\n");
+        expect("\"x\n\",\"", "#1 !unterminated quoted field [2 lines]\n");
+}
+END_TEST
+
+START_TEST(csv_malformed_row_skips_to_cr)
+{
+        /* After a malformed record reading resumes on the next line whatever ends the lines:
+         * CR alone (old Mac files) or CRLF, whose LF is no blank line of its own. */
+        expect("a,b\r1,\"x\"y\r2,3\r\"q\"z\r4,5", "#1 a|b\n#2 !text after a closing quote\n#3 2|3\n"
+                                                  "#4 !text after a closing quote\n#5 4|5\n");
+        expect("a\r\n\"x\"y\r\n2\r\nO\"Neil\r\n3\r\n",
+               "#1 a\n#2 !text after a closing quote\n#3 2\n"
+               "#4 !quote inside an unquoted field\n#5 3\n");
+        expect("a\r\"x\"y\r\r2\r", "#1 a\n#2 !text after a closing quote\n#4 2\n");
+}
+END_TEST
+
+/* text + n copies of rep + tail, NUL-terminated (caller frees). */
+static char *repeat(const char *head, const char *rep, size_t n, const char *tail)
+{
+        struct cc_strbuf b = {0};
+        cc_strbuf_puts(&b, head);
+        for (size_t i = 0; i < n; i++)
+                cc_strbuf_puts(&b, rep);
+        cc_strbuf_puts(&b, tail);
+        return cc_strbuf_take(&b);
+}
+
+START_TEST(csv_long_quoted_field_is_one_record)
+{
+        /* A quoted field past the row limit still ends where its quote closes: the lines inside
+         * it are data, never records of their own, and the record after it is read. */
+        char *text = repeat("a,b\n1,\"", "x\n9,evil\n", 20, "end\"\n2,c\n");
+        expect_max(text, 64, "#1 a|b\n#2 !row too long [41 lines]\n#3 2|c\n");
+        free(text);
+        /* A doubled quote inside it is no end; CR and CRLF inside it are data too. */
+        text = repeat("a\n\"", "x\"\"\r9,\"\"evil\r\n", 20, "\"\n2\n");
+        expect_max(text, 64, "#1 a\n#2 !row too long [41 lines]\n#3 2\n");
+        free(text);
+        /* Text after its closing quote: one malformed record, then the next line. */
+        text = repeat("1,\"", "xxxxxxxx", 20, "\"x,2\n3,4\n");
+        expect_max(text, 64, "#1 !row too long\n#2 3|4\n");
+        free(text);
+}
+END_TEST
+
+START_TEST(csv_long_unterminated_quote_is_one_record)
+{
+        /* A quote never closed takes every later line into its record, however long: one
+         * malformed record, not a "row too long" followed by rows read from inside it. */
+        char *text = repeat("a,b\n1,\"a\n", "2,ok\n", 100, "");
+        expect_max(text, 64, "#1 a|b\n#2 !unterminated quoted field [101 lines]\n");
+        free(text);
 }
 END_TEST
 
@@ -159,8 +227,8 @@ START_TEST(csv_unterminated_quote_does_not_copy_the_stream)
         for (size_t i = 100; i < n; i += 100)
                 text[i] = '\n';
         char *got = parse_pieces(text, n, 1u << 20, 4096);
-        /* The record is reported once; the lines after it are read as records again. */
-        ck_assert(strncmp(got, "#1 a\n#2 !row too long\n#3 ", 25) == 0);
+        /* The record is reported once, and it is all the rest of the stream. */
+        ck_assert_str_eq(got, "#1 a\n#2 !unterminated quoted field [41944 lines]\n");
         free(got);
         free(text);
 }
@@ -232,6 +300,9 @@ static Suite *suite(void)
         tcase_add_test(tc, csv_blank_lines_and_last_line);
         tcase_add_test(tc, csv_spaces_around_unquoted_fields);
         tcase_add_test(tc, csv_malformed_rows_reported_and_skipped);
+        tcase_add_test(tc, csv_malformed_row_skips_to_cr);
+        tcase_add_test(tc, csv_long_quoted_field_is_one_record);
+        tcase_add_test(tc, csv_long_unterminated_quote_is_one_record);
         tcase_add_test(tc, csv_row_too_long);
         tcase_add_test(tc, csv_unterminated_quote_does_not_copy_the_stream);
         tcase_add_test(tc, csv_nul_length_reported);

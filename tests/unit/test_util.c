@@ -330,6 +330,33 @@ START_TEST(util_random_bytes_fill)
 }
 END_TEST
 
+START_TEST(util_text_valid_single_and_multiline)
+{
+        static const struct {
+                const char *s;
+                bool single, multi;
+        } cases[] = {
+            {"plain text", true, true},
+            {"caf\xc3\xa9 \xe2\x82\xac", true, true}, /* UTF-8 */
+            {"line one\nline two", false, true},      /* line breaks: notes only */
+            {"tab\there\r\n", false, true},
+            {"bell\x07", false, false}, /* other controls: never */
+            {"esc\x1b[31m", false, false},
+            {"del\x7f", false, false},
+            {"bad \xc3", false, false},         /* truncated sequence */
+            {"\n\xc3\xa9\n", false, true},      /* breaks around a sequence */
+            {"over\xc0\xaflong", false, false}, /* overlong encoding */
+        };
+        for (size_t i = 0; i < CC_ARRAY_SIZE(cases); i++) {
+                size_t n = strlen(cases[i].s);
+                ck_assert_msg(cc_text_valid(cases[i].s, n) == cases[i].single, "single %zu", i);
+                ck_assert_msg(cc_text_valid_multiline(cases[i].s, n) == cases[i].multi,
+                              "multiline %zu", i);
+        }
+        ck_assert(!cc_text_valid_multiline("a\0b", 3)); /* NUL is never text */
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("util");
@@ -349,6 +376,7 @@ static Suite *suite(void)
         tcase_add_test(tc, util_base64_standard_alphabet_and_padding);
         tcase_add_test(tc, util_strbuf_grows_and_hands_over);
         tcase_add_test(tc, util_random_bytes_fill);
+        tcase_add_test(tc, util_text_valid_single_and_multiline);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -5,8 +5,10 @@
  * spreadsheet shows); spaces and tabs around an unquoted field are dropped (libcsv).
  * Parsing is strict: a quote inside an unquoted field, text after a closing quote and a quoted
  * field still open at the end of the stream make that record malformed; it is reported as such
- * and reading resumes on the next line. Memory stays bounded by the longest row allowed, never
- * by the stream. */
+ * and reading resumes on the next line (after its LF, CRLF or CR). A record longer than the
+ * limit is malformed as a whole: its quotes are still followed to its true end, so no line
+ * inside a quoted field is ever read as a record. Memory stays bounded by the longest row
+ * allowed, never by the stream. */
 #pragma once
 
 #include <stddef.h>
@@ -16,11 +18,17 @@
 
 struct cc_csv;
 
+/* The error of a record whose quoted field is still open at the end of the stream. */
+#define CC_CSV_UNTERMINATED "unterminated quoted field"
+
 struct cc_csv_row {
         uint64_t number; /* 1-based: lines outside quotes before it, blank ones included, + 1 */
         size_t nfields;  /* 0 for a malformed record */
         const char *const *fields; /* each NUL-terminated; lens[i] counts a NUL inside a field */
         const size_t *lens;
+        /* Physical lines the record spans: 1 + the line breaks inside its quoted fields. For a
+         * quote left open at the end, the lines it took in (a final line break starts none). */
+        uint64_t lines;
         const char *error; /* NULL, or why the record is malformed ("unterminated quoted field") */
 };
 

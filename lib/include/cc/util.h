@@ -76,6 +76,9 @@ ssize_t cc_utf8_count(const void *s, size_t len);
 /* true for well-formed UTF-8 without control characters (NUL, C0, DEL): text that can be put in
  * JSON, logs and SQL as it is. */
 bool cc_text_valid(const char *s, size_t len);
+/* The same, with tab, CR and LF also allowed: text that may span lines (notes, a
+ * description). */
+bool cc_text_valid_multiline(const char *s, size_t len);
 
 /* The value of a hexadecimal digit, or -1. */
 int cc_hex_value(char c);
