@@ -3,6 +3,9 @@
 
 #include "telephony.h"
 
+/* max_capacity of a new profile that does not name one. */
+#define TEL_AGENT_DEFAULT_CAPACITY 1
+
 /* An agent profile as a request needs it to decide, read under the row's lock. */
 struct tel_agent {
         char id[CC_UUID_LEN + 1];
@@ -36,6 +39,9 @@ int tel_agent_insert(struct cc_db_conn *conn, const char *org_id, const char *us
  * -ENOENT when org has no such agent. */
 int tel_agent_lock(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
                    struct tel_agent *ret) CC_MUSTCHECK;
+/* Whether the agent's skills are, as a set, those of skills_json (a JSON array of strings). */
+int tel_agent_skills_equal(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
+                           const char *skills_json, bool *ret_equal) CC_MUSTCHECK;
 /* Writes the fields f sets. */
 int tel_agent_update(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
                      const struct tel_agent_fields *f) CC_MUSTCHECK;

@@ -1,14 +1,18 @@
 /* The outbound dialer: every running campaign (active, OUTBOUND, neither completed nor deleted)
  * dials its due PENDING contacts through Twilio, as many at a time as its pacing allows.
  *
- * Pacing: floor(available agents x pacing_ratio) calls in flight at most, where an available
- * agent is one of the organization's AVAILABLE agents with spare capacity (with the campaign
- * queue's skills when it has a queue) and a call is in flight from its creation until it ends or
- * an agent takes it. Contacts are claimed and their calls created in one transaction that holds
- * the campaign's row lock and re-checks that the campaign still runs: a pause committed before
- * it means no new dial, and two dialers (two replicas, or the worker and a test) never dial one
- * contact twice nor together exceed the pace. Twilio is called after the commit, so a slow
- * Twilio holds no lock.
+ * Pacing: a campaign dials while the organization's campaign calls in flight (all its campaigns
+ * together) stay below floor(available agents x pacing_ratio), where an available agent is one of
+ * the organization's AVAILABLE agents with spare capacity (with the campaign queue's skills when
+ * it has a queue) and a call is in flight from its creation until it ends or an agent takes it.
+ * Counting the organization's calls, not the campaign's, keeps two campaigns from each promising
+ * the same agents a call. Contacts are claimed and their calls created in one transaction that
+ * holds the campaign's row lock, re-checks that the campaign still runs, and holds the
+ * organization's dialer lock while it counts and claims: a pause committed before it means no
+ * new dial, and two dialers (two replicas, or the worker and a test) never dial one contact twice
+ * nor together exceed the pace. Twilio is called after the commit, so a slow Twilio holds no
+ * lock; before each call the campaign is read again, and a pause committed meanwhile puts the
+ * batch's remaining contacts back untried.
  *
  * A call Twilio refuses as invalid (a bad number) fails its contact; any other failure (Twilio
  * unreachable, credentials refused, no account any more) puts the contact back without counting
@@ -113,22 +117,35 @@ static const char lock_sql[] =
         "AND c.type = 'OUTBOUND' AND c.completed_at IS NULL AND c.deleted_at IS NULL "
         "FOR UPDATE";
 
-/* Read after the lock, in a statement of its own, so it counts the calls of every dialer that
- * held the lock before. Live calls are found through calls_campaign_live (010); one deleted
- * while live still rings, so it counts. */
+/* Claims of one organization's campaigns wait for each other (two campaigns have their own row
+ * locks but share the agents), taken after the campaign's row lock, which nothing holding it
+ * waits for. */
+static const char org_lock_sql[] =
+        "SELECT pg_advisory_xact_lock(hashtextextended('cc-dialer:' || $1::text, 0))";
+
+/* Read after the locks, in a statement of its own, so it counts the calls of every dialer that
+ * held them before. In flight: the organization's campaign calls, whatever campaign (paused or
+ * deleted ones still ring), found through calls_campaign_live (010). The first column is the
+ * campaign's allowance, the second what the organization has in flight, the third what this
+ * campaign has (0 and nothing due may mean it is done). */
 static const char room_sql[] =
         "SELECT floor((SELECT count(*) FROM agents a WHERE a.org_id = $1 "
         "AND a.status = 'AVAILABLE' AND a.current_load < a.max_capacity "
         "AND a.skills @> coalesce((SELECT q.skills FROM queues q WHERE q.org_id = $1 "
         "AND q.id = c.queue_id), '{}'::text[])) * c.pacing_ratio + 1e-9)::integer, "
-        "(SELECT count(*) FROM calls k WHERE k.org_id = $1 AND k.campaign_id = $2 "
+        "coalesce(f.org, 0)::integer, coalesce(f.mine, 0)::integer "
+        "FROM campaigns c, (SELECT count(*) AS org, count(*) FILTER (WHERE k.campaign_id = $2) "
+        "AS mine FROM campaigns o JOIN calls k ON k.campaign_id = o.id "
+        "WHERE o.org_id = $1 AND k.org_id = $1 "
         "AND k.status IN ('QUEUED', 'RINGING', 'IN_PROGRESS', 'ON_HOLD') "
-        "AND k.ended_at IS NULL AND k.connected_at IS NULL)::integer "
-        "FROM campaigns c WHERE c.org_id = $1 AND c.id = $2";
+        "AND k.ended_at IS NULL AND k.connected_at IS NULL) f "
+        "WHERE c.org_id = $1 AND c.id = $2";
 
-/* Due contacts, oldest due first, never one another transaction holds. */
+/* Due contacts, oldest due first, never one another transaction holds; with their last and next
+ * attempt as they were (microseconds since the epoch), for a contact put back untried. */
 static const char claim_sql[] =
-        "WITH due AS (SELECT t.id FROM contacts t JOIN campaigns c ON c.id = t.campaign_id "
+        "WITH due AS (SELECT t.id, t.last_attempt, t.next_attempt FROM contacts t "
+        "JOIN campaigns c ON c.id = t.campaign_id "
         "WHERE t.campaign_id = $2 AND t.org_id = $1 AND c.org_id = $1 AND t.status = 'PENDING' "
         "AND (t.next_attempt IS NULL OR t.next_attempt <= now()) "
         "AND t.attempts < c.max_attempts "
@@ -136,11 +153,27 @@ static const char claim_sql[] =
         "FOR UPDATE OF t SKIP LOCKED) "
         "UPDATE contacts t SET status = 'DIALING', attempts = t.attempts + 1, "
         "last_attempt = now(), next_attempt = NULL, updated_at = now() "
-        "FROM due WHERE t.id = due.id RETURNING t.id, t.phone_number";
+        "FROM due WHERE t.id = due.id RETURNING t.id, t.phone_number, "
+        "(extract(epoch FROM due.last_attempt) * 1000000)::bigint, "
+        "(extract(epoch FROM due.next_attempt) * 1000000)::bigint";
+
+/* Whether the campaign still runs: read before each call of a batch. */
+static const char running_sql[] =
+        "SELECT 1 FROM campaigns WHERE org_id = $1 AND id = $2 AND active "
+        "AND completed_at IS NULL AND deleted_at IS NULL";
+
+/* The contact as it was before the claim, if the claim still holds. */
+static const char unclaim_sql[] =
+        "UPDATE contacts SET status = 'PENDING', attempts = greatest(attempts - 1, 0), "
+        "last_attempt = 'epoch'::timestamptz + $3::bigint * interval '1 microsecond', "
+        "next_attempt = 'epoch'::timestamptz + $4::bigint * interval '1 microsecond', "
+        "updated_at = now() WHERE org_id = $1 AND id = $2 AND status = 'DIALING'";
 /* clang-format on */
 
 struct dial {
         char contact_id[CC_UUID_LEN + 1];
+        /* last_attempt and next_attempt before the claim (us since the epoch; "" for NULL) */
+        char prev_last[24], prev_next[24];
         struct tel_call call;
 };
 
@@ -181,12 +214,14 @@ static int claim(struct cc_db_conn *conn, const char *org_id, const char *campai
                 goto out;
         PQclear(res);
         res = NULL;
-        r = cc_db_exec(conn, room_sql, 2, p, &res);
+        r = cc_db_exec(conn, org_lock_sql, 1, p, NULL);
+        if (r == 0)
+                r = cc_db_exec(conn, room_sql, 2, p, &res);
         if (r < 0)
                 goto out;
         if (PQntuples(res) == 1) {
-                in_flight = first_int(res, 1);
-                room = first_int(res, 0) - in_flight;
+                room = first_int(res, 0) - first_int(res, 1);
+                in_flight = first_int(res, 2);
         }
         PQclear(res);
         res = NULL;
@@ -217,6 +252,10 @@ static int claim(struct cc_db_conn *conn, const char *org_id, const char *campai
                                 continue;
                         }
                         snprintf(dials[n].contact_id, sizeof(dials[n].contact_id), "%s", cid);
+                        snprintf(dials[n].prev_last, sizeof(dials[n].prev_last), "%s",
+                                 PQgetvalue(res, i, 2));
+                        snprintf(dials[n].prev_next, sizeof(dials[n].prev_next), "%s",
+                                 PQgetvalue(res, i, 3));
                         r = tel_call_create(conn, org_id, &c, &dials[n].call);
                         if (r == 0)
                                 n++;
@@ -275,6 +314,44 @@ static int placement_failed(struct cc_db_conn *conn, const struct dial *d, bool 
         return r;
 }
 
+static int still_running(struct cc_db_conn *conn, const char *org_id, const char *campaign_id,
+                         bool *ret_running)
+{
+        const char *p[] = {org_id, campaign_id};
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn, running_sql, 2, p, &res);
+        if (r < 0)
+                return r;
+        *ret_running = PQntuples(res) == 1;
+        PQclear(res);
+        return 0;
+}
+
+/* The campaign stopped between the claim and this call: the contact goes back as it was, its
+ * attempt unspent, and the call that never rang ends CANCELED for the record. */
+static int withdraw(struct cc_db_conn *conn, const struct dial *d)
+{
+        const struct tel_transition t = {
+            .to = TEL_CALL_CANCELED,
+            .source = TEL_SOURCE_WEBHOOK, /* never refused: the call is still QUEUED */
+            .duration_s = -1,
+        };
+        const char *p[] = {d->call.org_id, d->contact_id, d->prev_last[0] ? d->prev_last : NULL,
+                           d->prev_next[0] ? d->prev_next : NULL};
+        int r = cc_db_begin(conn);
+        /* Put back first: the transition's progress then finds the contact no longer DIALING
+         * and leaves it alone. */
+        if (r == 0)
+                r = cc_db_exec(conn, unclaim_sql, 4, p, NULL);
+        if (r == 0)
+                r = tel_call_transition(conn, d->call.org_id, d->call.id, &t, NULL);
+        if (r >= 0)
+                r = cc_db_commit(conn);
+        if (r < 0)
+                cc_db_rollback(conn);
+        return r;
+}
+
 /* Dials what one campaign may dial now; returns the calls placed or < 0. */
 static int dial_campaign(struct cc_db_conn *conn, struct tel *tel, const char *org_id,
                          const char *campaign_id)
@@ -308,9 +385,28 @@ static int dial_campaign(struct cc_db_conn *conn, struct tel *tel, const char *o
         if (r < 0)
                 return r;
         int placed = 0;
-        bool down = false;
+        bool down = false, stopped = false;
         for (size_t i = 0; i < n; i++) {
                 char err[256] = "";
+                /* A pause (or delete) committed since the claim: the rest of the batch is not
+                 * dialled. A campaign that cannot be read is not known to run: the same. */
+                if (!down && !stopped) {
+                        bool running = false;
+                        int sr = still_running(conn, org_id, campaign_id, &running);
+                        if (sr < 0) {
+                                cc_log_error(NULL, "dialer: campaign %s: %s: %s", campaign_id,
+                                             strerror(-sr), cc_db_error(conn));
+                                running = false;
+                        }
+                        stopped = !running;
+                }
+                if (stopped) {
+                        int wr = withdraw(conn, &dials[i]);
+                        if (wr < 0)
+                                cc_log_error(NULL, "dialer: campaign %s: call %s not withdrawn: %s",
+                                             campaign_id, dials[i].call.id, strerror(-wr));
+                        continue;
+                }
                 /* After one failure that was Twilio's, the rest of the batch is not tried: they
                  * would wait out the same timeout. */
                 int pr =

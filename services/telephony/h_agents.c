@@ -1,9 +1,11 @@
 /* /api/agents: the six agent routes of the contract (§5.2), scoped to the caller's organization.
  * Anyone in the organization may read its agents; an AGENT may create, change and set the
- * presence of its own profile only, a SUPERVISOR or ADMIN of any. A profile belongs to a user
+ * presence of its own profile only, a SUPERVISOR or ADMIN of any. What routing gives an agent,
+ * its capacity and skills, only a SUPERVISOR or ADMIN may change. A profile belongs to a user
  * telephony learnt from the gateway's user.* events, of the same organization. Presence changes
  * go through tel_agent_set_status in the request's transaction, so each one writes exactly one
- * agent.status_changed; once an agent is free for more calls, waiting calls are offered. */
+ * agent.status_changed; a capacity change moves the presence with the load (BUSY when full,
+ * AVAILABLE again with room); once an agent is free for more calls, waiting calls are offered. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -176,6 +178,7 @@ static bool endpoint_valid(const char *s)
 struct agent_input {
         bool has_status;
         enum tel_agent_status status;
+        size_t n_skills;
         struct tel_agent_fields f;
 };
 
@@ -219,6 +222,7 @@ static int parse_fields(json_object *body, struct agent_input *in, struct cc_jso
                                                SKILL_MAX);
                 }
                 in->f.set_skills = true;
+                in->n_skills = json_object_array_length(skills);
                 in->f.skills_json = json_object_to_json_string_ext(skills, JSON_C_TO_STRING_PLAIN);
         }
 
@@ -298,7 +302,11 @@ static void h_agents_create(struct cc_http_req *req)
                 cc_http_reply_error(req, 422, "%s", err.msg);
                 return;
         }
-        if (!may_change(auth, user_id)) {
+        /* An agent's own profile starts with the defaults a supervisor then sets. */
+        if (!may_change(auth, user_id) ||
+            (auth->role == CC_ROLE_AGENT &&
+             ((in.f.set_max_capacity && in.f.max_capacity != TEL_AGENT_DEFAULT_CAPACITY) ||
+              (in.f.set_skills && in.n_skills > 0)))) {
                 cc_http_reply_error(req, 403, "Access denied");
                 return;
         }
@@ -403,6 +411,40 @@ static bool status_refused(struct cc_http_req *req, struct cc_db_conn *conn,
         return true;
 }
 
+/* Whether an AGENT's update would change what routing gives it; sending back the values it
+ * read changes nothing and is allowed. */
+static int changes_routing(struct cc_db_conn *conn, const char *org_id, const struct tel_agent *a,
+                           const struct agent_input *in, bool *ret)
+{
+        bool same = true;
+        if (in->f.set_max_capacity && in->f.max_capacity != a->max_capacity)
+                same = false;
+        if (same && in->f.set_skills) {
+                int r = tel_agent_skills_equal(conn, org_id, a->id, in->f.skills_json, &same);
+                if (r < 0)
+                        return r;
+        }
+        *ret = !same;
+        return 0;
+}
+
+/* The presence an update leaves: the one asked for (or kept), moved with the load when the
+ * capacity changed. A full agent cannot be AVAILABLE; a BUSY one with calls and room again is
+ * AVAILABLE, as routing does when a call ends. BUSY without calls, or asked for in this very
+ * request, is the agent's own choice and stays. */
+static enum tel_agent_status status_after(const struct tel_agent *a, const struct agent_input *in)
+{
+        enum tel_agent_status to = in->has_status ? in->status : a->status;
+        if (!in->f.set_max_capacity || in->f.max_capacity == a->max_capacity)
+                return to;
+        bool full = a->current_load >= in->f.max_capacity;
+        if (to == TEL_AGENT_AVAILABLE && full)
+                return TEL_AGENT_BUSY;
+        if (to == TEL_AGENT_BUSY && !in->has_status && !full && a->current_load > 0)
+                return TEL_AGENT_AVAILABLE;
+        return to;
+}
+
 static void h_agents_update(struct cc_http_req *req)
 {
         const char *id = agent_param(req);
@@ -417,13 +459,27 @@ static void h_agents_update(struct cc_http_req *req)
                 cc_http_reply_error(req, 422, "%s", err.msg);
                 return;
         }
-        const char *org_id = cc_http_req_auth(req)->org_id;
+        const struct cc_auth *auth = cc_http_req_auth(req);
+        const char *org_id = auth->org_id;
         struct cc_db_conn *conn = cc_service_req_db(req);
         if (!conn)
                 return;
         struct tel_agent a;
         if (lock_agent(req, conn, id, &a) < 0)
                 return;
+        int r = 0;
+        if (auth->role == CC_ROLE_AGENT) {
+                bool routing = false;
+                r = changes_routing(conn, org_id, &a, &in, &routing);
+                if (r < 0) {
+                        finish(conn, req, r);
+                        return;
+                }
+                if (routing) {
+                        refuse(conn, req, 403, "Access denied");
+                        return;
+                }
+        }
         if (in.f.set_max_capacity && in.f.max_capacity < a.current_load) {
                 cc_db_rollback(conn);
                 cc_db_release(conn);
@@ -435,12 +491,14 @@ static void h_agents_update(struct cc_http_req *req)
         }
         if (in.has_status && status_refused(req, conn, &a, in.status))
                 return;
-        int r = 0;
         if (in.f.set_max_capacity || in.f.set_skills || in.f.set_language || in.f.set_metadata)
                 r = tel_agent_update(conn, org_id, a.id, &in.f);
+        /* One presence change at most (one event), after the new capacity is written so the
+         * event shows it. */
+        enum tel_agent_status now = status_after(&a, &in);
         bool changed = false;
-        if (r == 0 && in.has_status) {
-                r = tel_agent_set_status(conn, org_id, a.id, in.status, 0, traceparent(req));
+        if (r == 0 && now != a.status) {
+                r = tel_agent_set_status(conn, org_id, a.id, now, 0, traceparent(req));
                 changed = r == 0;
                 r = r > 0 ? 0 : r;
         }
@@ -450,7 +508,6 @@ static void h_agents_update(struct cc_http_req *req)
                 finish(conn, req, r);
                 return;
         }
-        enum tel_agent_status now = in.has_status ? in.status : a.status;
         bool more_room = in.f.set_max_capacity && in.f.max_capacity > a.max_capacity;
         /* New skills may fit queues the agent could not serve before. */
         if (now == TEL_AGENT_AVAILABLE && (changed || more_room || in.f.set_skills))

@@ -227,7 +227,8 @@ int tel_agent_insert(struct cc_db_conn *conn, const char *org_id, const char *us
 {
         char id[CC_UUID_LEN + 1], cap[16];
         cc_uuid_v4(id);
-        snprintf(cap, sizeof(cap), "%d", f->set_max_capacity ? f->max_capacity : 1);
+        snprintf(cap, sizeof(cap), "%d",
+                 f->set_max_capacity ? f->max_capacity : TEL_AGENT_DEFAULT_CAPACITY);
         const char *params[] = {
             id,
             org_id,
@@ -277,6 +278,28 @@ int tel_agent_lock(struct cc_db_conn *conn, const char *org_id, const char *agen
                 a.user_active = user_status_active(PQgetvalue(res, 0, 0));
         PQclear(res);
         *ret = a;
+        return 0;
+}
+
+static const char skills_equal_sql[] =
+    "SELECT a.skills @> s.v AND a.skills <@ s.v FROM agents a, "
+    "(SELECT ARRAY(SELECT jsonb_array_elements_text($3::jsonb)) AS v) s "
+    "WHERE a.org_id = $1 AND a.id = $2";
+
+int tel_agent_skills_equal(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
+                           const char *skills_json, bool *ret_equal)
+{
+        const char *params[] = {org_id, agent_id, skills_json};
+        PGresult *res = NULL;
+        int r = cc_db_exec(conn, skills_equal_sql, 3, params, &res);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) != 1) {
+                PQclear(res);
+                return -ENOENT;
+        }
+        *ret_equal = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
         return 0;
 }
 

@@ -572,7 +572,7 @@ START_TEST(telephony_agents_role_rules)
         ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
         ck_assert_str_eq(tt_str(r.json, "status"), "AVAILABLE");
         tt_resp_fini(&r);
-        on_agent(&w, "PUT", w.agent.token, mine, NULL, "{\"skills\":[\"fr\"]}", &r);
+        on_agent(&w, "PUT", w.agent.token, mine, NULL, "{\"language\":\"fr\"}", &r);
         ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
         tt_resp_fini(&r);
 
@@ -669,8 +669,7 @@ START_TEST(telephony_agents_status_changes_write_events)
         ck_assert_int_eq(count_events(&w, id), 1);
 
         /* a PUT with a status is a presence change too; the event shows the fields after it */
-        on_agent(&w, "PUT", w.agent.token, id, NULL, "{\"status\":\"BREAK\",\"max_capacity\":2}",
-                 &r);
+        on_agent(&w, "PUT", w.sup.token, id, NULL, "{\"status\":\"BREAK\",\"max_capacity\":2}", &r);
         ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
         tt_resp_fini(&r);
         ck_assert_int_eq(agent_events(&w, id, ev, 8), 2);
@@ -720,6 +719,155 @@ START_TEST(telephony_agents_status_changes_write_events)
         ck_assert_int_eq(s, TEL_AGENT_WRAP_UP);
         ck_assert_str_eq(tel_agent_status_name(TEL_AGENT_TRAINING), "TRAINING");
         ck_assert_int_eq(tel_agent_status_parse("LUNCH", &s), -EINVAL);
+        free(id);
+        world_stop(&w);
+}
+END_TEST
+
+static void expect_agent(struct world *w, const char *id, const char *status, int max_capacity)
+{
+        struct tt_resp r;
+        on_agent(w, "GET", w->sup.token, id, NULL, NULL, &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_msg(strcmp(tt_str(r.json, "status"), status) == 0 &&
+                          jint(r.json, "max_capacity") == max_capacity,
+                      "want %s with max_capacity %d: %s", status, max_capacity, r.body);
+        tt_resp_fini(&r);
+}
+
+START_TEST(telephony_agents_capacity_and_skills_are_supervisors)
+{
+        struct world w;
+        world_start(&w, false);
+        struct tt_resp r;
+        char body[256];
+        /* an agent makes its own profile, but not with more lines or other skills */
+        snprintf(body, sizeof(body), "{\"user_id\":\"%s\",\"max_capacity\":10}", w.agent.user_id);
+        tt_call(w.svc, "POST", "/api/agents/", body, w.agent.token, &r);
+        tt_expect(&r, 403, "Access denied");
+        tt_resp_fini(&r);
+        snprintf(body, sizeof(body), "{\"user_id\":\"%s\",\"skills\":[\"vip\"]}", w.agent.user_id);
+        tt_call(w.svc, "POST", "/api/agents/", body, w.agent.token, &r);
+        tt_expect(&r, 403, "Access denied");
+        tt_resp_fini(&r);
+        ck_assert_int_eq(list_len(&w, w.sup.token, ""), 0);
+        char *mine = create_agent(&w, w.agent.token, w.agent.user_id,
+                                  ",\"max_capacity\":1,\"skills\":[],\"status\":\"AVAILABLE\"");
+        on_agent(&w, "PUT", w.sup.token, mine, NULL,
+                 "{\"max_capacity\":2,\"skills\":[\"en\",\"sales\"]}", &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        tt_resp_fini(&r);
+
+        /* nor raise its capacity or change its skills later: routing would favour it */
+        static const char *const refused[] = {
+            "{\"max_capacity\":10}",
+            "{\"max_capacity\":1}",
+            "{\"skills\":[\"en\",\"sales\",\"vip\"]}",
+            "{\"skills\":[]}",
+            "{\"status\":\"BREAK\",\"language\":\"de\",\"max_capacity\":3}",
+        };
+        for (size_t i = 0; i < CC_ARRAY_SIZE(refused); i++) {
+                on_agent(&w, "PUT", w.agent.token, mine, NULL, refused[i], &r);
+                ck_assert_msg(r.status == 403, "%s: %ld %s", refused[i], r.status, r.body);
+                tt_resp_fini(&r);
+        }
+        on_agent(&w, "GET", w.agent.token, mine, NULL, NULL, &r);
+        ck_assert_str_eq(tt_str(r.json, "status"), "AVAILABLE");
+        ck_assert_str_eq(tt_str(r.json, "language"), "en");
+        ck_assert_int_eq(jint(r.json, "max_capacity"), 2);
+        ck_assert_int_eq(json_object_array_length(json_object_object_get(r.json, "skills")), 2);
+        tt_resp_fini(&r);
+        ck_assert_int_eq(count_events(&w, mine), 1);
+
+        /* status, language and metadata are its own, and the object it read may come back */
+        on_agent(&w, "PUT", w.agent.token, mine, NULL,
+                 "{\"max_capacity\":2,\"skills\":[\"sales\",\"en\"],\"language\":\"fr\","
+                 "\"metadata\":{\"endpoint\":\"client:ann\"},\"status\":\"BREAK\"}",
+                 &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_str_eq(tt_str(r.json, "status"), "BREAK");
+        ck_assert_str_eq(tt_str(r.json, "language"), "fr");
+        ck_assert_str_eq(tt_str(json_object_object_get(r.json, "metadata"), "endpoint"),
+                         "client:ann");
+        ck_assert_int_eq(jint(r.json, "max_capacity"), 2);
+        tt_resp_fini(&r);
+        ck_assert_int_eq(count_events(&w, mine), 2);
+        free(mine);
+        world_stop(&w);
+}
+END_TEST
+
+START_TEST(telephony_agents_capacity_change_follows_load)
+{
+        struct world w;
+        world_start(&w, false);
+        char *id = create_agent(&w, w.sup.token, w.agent.user_id,
+                                ",\"status\":\"AVAILABLE\",\"max_capacity\":2");
+        /* on one call of two, still AVAILABLE (as routing leaves it) */
+        sql_exec(&w, "UPDATE agents SET current_load = 1 WHERE id = $1", id);
+        ck_assert_int_eq(available(&w, w.sup.token), 1);
+        struct tt_resp r;
+
+        /* lowered to its load, it is full: BUSY, announced with the new capacity */
+        on_agent(&w, "PUT", w.sup.token, id, NULL, "{\"max_capacity\":1}", &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_str_eq(tt_str(r.json, "status"), "BUSY");
+        tt_resp_fini(&r);
+        ck_assert_int_eq(available(&w, w.sup.token), 0);
+        Cc__Events__V1__Envelope *ev[8];
+        ck_assert_int_eq(agent_events(&w, id, ev, 8), 2);
+        const Cc__Events__V1__AgentStatusChanged *p = ev[1]->agent_status_changed;
+        ck_assert_int_eq(p->previous_status, PB(AVAILABLE));
+        ck_assert_int_eq(p->status, PB(BUSY));
+        ck_assert_int_eq(p->current_load, 1);
+        ck_assert_int_eq(p->max_capacity, 1);
+        free_events(ev, 2);
+
+        /* raised, it has room again: AVAILABLE, so routing can offer it the next call */
+        on_agent(&w, "PUT", w.sup.token, id, NULL, "{\"max_capacity\":3}", &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_str_eq(tt_str(r.json, "status"), "AVAILABLE");
+        tt_resp_fini(&r);
+        ck_assert_int_eq(available(&w, w.sup.token), 1);
+        ck_assert_int_eq(agent_events(&w, id, ev, 8), 3);
+        p = ev[2]->agent_status_changed;
+        ck_assert_int_eq(p->previous_status, PB(BUSY));
+        ck_assert_int_eq(p->status, PB(AVAILABLE));
+        ck_assert_int_eq(p->max_capacity, 3);
+        free_events(ev, 3);
+        on_agent(&w, "PUT", w.sup.token, id, NULL, "{\"max_capacity\":3}", &r);
+        tt_resp_fini(&r);
+        ck_assert_int_eq(count_events(&w, id), 3);
+
+        /* asking for AVAILABLE with a capacity that leaves no room gets BUSY, in one change */
+        on_agent(&w, "PUT", w.sup.token, id, NULL, "{\"status\":\"AVAILABLE\",\"max_capacity\":1}",
+                 &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_str_eq(tt_str(r.json, "status"), "BUSY");
+        tt_resp_fini(&r);
+        ck_assert_int_eq(count_events(&w, id), 4);
+
+        /* a BUSY the agent chose stays: asked for with the change, or without any call */
+        on_agent(&w, "PUT", w.sup.token, id, NULL, "{\"status\":\"BUSY\",\"max_capacity\":2}", &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        tt_resp_fini(&r);
+        expect_agent(&w, id, "BUSY", 2);
+        sql_exec(&w, "UPDATE agents SET current_load = 0 WHERE id = $1", id);
+        on_agent(&w, "PUT", w.sup.token, id, NULL, "{\"max_capacity\":3}", &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        tt_resp_fini(&r);
+        expect_agent(&w, id, "BUSY", 3);
+        ck_assert_int_eq(count_events(&w, id), 4);
+
+        /* on a break it stays on its break, whatever the capacity */
+        set_status(&w, w.agent.token, id, "BREAK", &r);
+        tt_resp_fini(&r);
+        sql_exec(&w, "UPDATE agents SET current_load = 1 WHERE id = $1", id);
+        on_agent(&w, "PUT", w.sup.token, id, NULL, "{\"max_capacity\":1}", &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        tt_resp_fini(&r);
+        expect_agent(&w, id, "BREAK", 1);
+        ck_assert_int_eq(count_events(&w, id), 5);
         free(id);
         world_stop(&w);
 }
@@ -1013,6 +1161,8 @@ static Suite *suite(void)
         tcase_add_test(tc, telephony_agents_other_org_is_404);
         tcase_add_test(tc, telephony_agents_role_rules);
         tcase_add_test(tc, telephony_agents_status_changes_write_events);
+        tcase_add_test(tc, telephony_agents_capacity_and_skills_are_supervisors);
+        tcase_add_test(tc, telephony_agents_capacity_change_follows_load);
         tcase_add_test(tc, telephony_agents_available_count);
         tcase_add_test(tc, telephony_agents_bad_input_changes_nothing);
         tcase_add_test(tc, telephony_agents_users_from_events);

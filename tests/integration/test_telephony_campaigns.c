@@ -1116,6 +1116,213 @@ START_TEST(telephony_campaigns_twilio_down_spends_no_attempt)
 }
 END_TEST
 
+/* A Twilio that holds each Calls.json until told to answer (at most 2 s, within the service's
+ * Twilio timeout), as a slow one would, then places it. */
+static atomic_int slow_hits;
+static atomic_bool slow_open;
+
+static void h_slow_calls(struct cc_http_req *req)
+{
+        int n = atomic_fetch_add(&slow_hits, 1) + 1;
+        int64_t deadline = cc_monotonic_us() + 2000000;
+        while (!atomic_load(&slow_open) && cc_monotonic_us() < deadline)
+                usleep(2000);
+        char body[128];
+        snprintf(body, sizeof(body), "{\"sid\":\"CA%032d\",\"status\":\"queued\"}", n);
+        cc_http_reply_raw(req, 201, "application/json", body, strlen(body));
+}
+
+static const struct cc_http_route slow_routes[] = {
+    {"POST", "/2010-04-01/Accounts/{acct}/Calls.json", h_slow_calls, CC_ROLE_NONE,
+     CC_HTTP_RAW_BODY},
+};
+
+struct tick_once {
+        struct world *w;
+        int result;
+};
+
+static void *tick_once_run(void *arg)
+{
+        struct tick_once *t = arg;
+        t->result = tel_dialer_tick(cc_service_pool(t->w->svc), tel_of(t->w->svc));
+        return NULL;
+}
+
+START_TEST(telephony_campaigns_pause_stops_a_batch_under_way)
+{
+        const struct cc_http_server_config cfg = {
+            .service = "slow-twilio", .bind_addr = "127.0.0.1", .threads = 1};
+        char err[256], base[64];
+        struct cc_http_server *slow =
+            cc_http_server_new(&cfg, slow_routes, CC_ARRAY_SIZE(slow_routes), err, sizeof(err));
+        ck_assert_msg(slow, "slow twilio: %s", err);
+        ck_assert_int_eq(cc_http_server_start(slow), 0);
+        snprintf(base, sizeof(base), "http://127.0.0.1:%d", cc_http_server_port(slow));
+        /* the rounds are the test's: the worker dials only when kicked */
+        setenv("CC_WORKER_INTERVAL_MS", "60000", 1);
+        struct world w;
+        world_init(&w, start_reachable(base, PLAT_AC, PLAT_TOK));
+        unsetenv("CC_WORKER_INTERVAL_MS");
+        add_agents(&w, 4, "{}");
+        char *id = create(&w, "{\"name\":\"Slow\",\"type\":\"OUTBOUND\",\"organization_id\":\"o\","
+                              "\"instructions\":{}}");
+        char phone[32];
+        for (int i = 0; i < 4; i++) {
+                snprintf(phone, sizeof(phone), "+1555300%04d", 1000 + i);
+                add_contact(&w, id, phone, NULL);
+        }
+        /* the last one is due for its second try */
+        const char *pr[] = {"+15553001003"};
+        sql_exec(&w,
+                 "UPDATE contacts SET attempts = 1, last_attempt = '2020-01-01 00:00:00.123456Z', "
+                 "next_attempt = '2020-01-01 01:00:00Z' WHERE phone_number = $1",
+                 1, pr);
+        const char *pa[] = {id};
+        sql_exec(&w, "UPDATE campaigns SET active = true WHERE id = $1", 1, pa);
+
+        /* a round claims all four, and Twilio is slow with the first */
+        struct tick_once t = {.w = &w};
+        pthread_t th;
+        ck_assert_int_eq(pthread_create(&th, NULL, tick_once_run, &t), 0);
+        bool ringing = CC_TEST_WAIT(atomic_load(&slow_hits) >= 1, WAIT_MS, 5);
+        put(&w, id, "{\"active\":false}");
+        atomic_store(&slow_open, true);
+        pthread_join(th, NULL);
+        ck_assert(ringing);
+        ck_assert_int_eq(t.result, 1);
+        /* the paused campaign dialled no one more */
+        ck_assert_int_eq(atomic_load(&slow_hits), 1);
+        ck_assert_int_eq(in_flight(&w, id), 1);
+        ck_assert_int_eq(sql_int(&w,
+                                 "SELECT count(*) FROM calls WHERE campaign_id = $1 "
+                                 "AND status = 'CANCELED' AND twilio_sid IS NULL",
+                                 id),
+                         3);
+        /* and the contacts it did not call are as they were, their attempts unspent */
+        ck_assert_int_eq(sql_int(&w,
+                                 "SELECT count(*) FROM contacts WHERE campaign_id = $1 "
+                                 "AND status = 'DIALING' AND attempts = 1",
+                                 id),
+                         1);
+        ck_assert_int_eq(sql_int(&w,
+                                 "SELECT count(*) FROM contacts WHERE campaign_id = $1 "
+                                 "AND status = 'PENDING' AND attempts = 0 AND last_attempt IS NULL "
+                                 "AND next_attempt IS NULL",
+                                 id),
+                         2);
+        ck_assert_int_eq(sql_int(&w,
+                                 "SELECT count(*) FROM contacts WHERE campaign_id = $1 "
+                                 "AND status = 'PENDING' AND attempts = 1 "
+                                 "AND last_attempt = '2020-01-01 00:00:00.123456Z' "
+                                 "AND next_attempt = '2020-01-01 01:00:00Z'",
+                                 id),
+                         1);
+
+        /* started again, it dials them */
+        put(&w, id, "{\"active\":true}");
+        bool dialled = CC_TEST_WAIT(({
+                                            tick(&w);
+                                            atomic_load(&slow_hits) >= 4;
+                                    }),
+                                    WAIT_MS, 20);
+        ck_assert(dialled);
+        ck_assert_int_eq(in_flight(&w, id), 4);
+        ck_assert_int_eq(sql_int(&w,
+                                 "SELECT count(*) FROM contacts WHERE campaign_id = $1 "
+                                 "AND status = 'DIALING' AND attempts = 2",
+                                 id),
+                         1);
+        free(id);
+        world_fini(&w);
+        cc_http_server_stop(slow);
+        cc_http_server_free(slow);
+}
+END_TEST
+
+/* Calls of an organization's campaigns that wait for an agent (the dialer's measure). */
+static long long org_in_flight(struct world *w, const char *org_id)
+{
+        return sql_int(w,
+                       "SELECT count(*) FROM calls WHERE org_id = $1 AND campaign_id IS NOT NULL "
+                       "AND ended_at IS NULL AND connected_at IS NULL",
+                       org_id);
+}
+
+START_TEST(telephony_campaigns_pace_is_shared_by_the_organizations_campaigns)
+{
+        /* calls ring long enough to stay in flight for the whole test */
+        sim_start(20000, 100);
+        struct world w;
+        world_init(&w, start_reachable(sim_base, PLAT_AC, PLAT_TOK));
+        add_agents(&w, 2, "{}");
+        char *ids[2];
+        char phone[32];
+        for (int c = 0; c < 2; c++) {
+                ids[c] = create(&w, "{\"name\":\"Shared\",\"type\":\"OUTBOUND\","
+                                    "\"organization_id\":\"o\",\"instructions\":{}}");
+                for (int i = 0; i < 5; i++) {
+                        snprintf(phone, sizeof(phone), "+1555%d00%04d", 3 + c, 1000 + i);
+                        add_contact(&w, ids[c], phone, NULL);
+                }
+        }
+        /* another organization's campaign and agent take nothing from these */
+        char other_campaign[CC_UUID_LEN + 1];
+        cc_uuid_v4(other_campaign);
+        const char *po[] = {w.other.org_id, other_campaign};
+        sql_exec(&w,
+                 "INSERT INTO agents (id, org_id, user_id, status) "
+                 "VALUES (gen_random_uuid(), $1, gen_random_uuid(), 'AVAILABLE')",
+                 1, po);
+        sql_exec(&w,
+                 "INSERT INTO campaigns (id, org_id, name, type, organization_label, instructions, "
+                 "active) VALUES ($2, $1, 'Theirs', 'OUTBOUND', 'o', '{}', true)",
+                 2, po);
+        sql_exec(&w,
+                 "INSERT INTO contacts (id, org_id, campaign_id, phone_number) "
+                 "VALUES (gen_random_uuid(), $1, $2, '+15555001000'), "
+                 "(gen_random_uuid(), $1, $2, '+15555001001')",
+                 2, po);
+        const char *pa[] = {ids[0], ids[1]};
+        sql_exec(&w, "UPDATE campaigns SET active = true WHERE id IN ($1, $2)", 2, pa);
+
+        /* two dialers at once: 2 agents x 1.0 is 2 calls for both campaigns together */
+        struct ticker tk = {.w = &w};
+        pthread_t th[2];
+        for (size_t i = 0; i < 2; i++)
+                ck_assert_int_eq(pthread_create(&th[i], NULL, ticker_run, &tk), 0);
+        long long most = 0;
+        int64_t settle = 0;
+        CC_TEST_WAIT(({
+                             long long f = org_in_flight(&w, w.sup.org_id);
+                             most = f > most ? f : most;
+                             if (f >= 2 && !settle)
+                                     settle = cc_monotonic_us() + 300000;
+                             settle &&cc_monotonic_us() > settle;
+                     }),
+                     WAIT_MS, 5);
+        atomic_store(&tk.stop, true);
+        for (size_t i = 0; i < 2; i++)
+                pthread_join(th[i], NULL);
+        ck_assert_int_eq(atomic_load(&tk.errors), 0);
+        ck_assert_msg(most <= 2, "%lld calls in flight with 2 agents", most);
+        ck_assert_int_eq(org_in_flight(&w, w.sup.org_id), 2);
+        ck_assert_int_eq(in_flight(&w, other_campaign), 1);
+
+        /* a third agent: one more call, for whichever campaign */
+        add_agents(&w, 1, "{}");
+        for (int i = 0; i < 3; i++)
+                tick(&w);
+        ck_assert_int_eq(org_in_flight(&w, w.sup.org_id), 3);
+        ck_assert_int_eq(in_flight(&w, other_campaign), 1);
+        free(ids[0]);
+        free(ids[1]);
+        /* The simulator first: no callback arrives while the service stops. */
+        sim_stop();
+        world_fini(&w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("telephony_campaigns");
@@ -1132,6 +1339,8 @@ static Suite *suite(void)
         tcase_add_test(tc, telephony_campaigns_not_dialled_without_twilio);
         tcase_add_test(tc, telephony_campaigns_bad_number_fails_its_contact);
         tcase_add_test(tc, telephony_campaigns_twilio_down_spends_no_attempt);
+        tcase_add_test(tc, telephony_campaigns_pause_stops_a_batch_under_way);
+        tcase_add_test(tc, telephony_campaigns_pace_is_shared_by_the_organizations_campaigns);
         suite_add_tcase(s, tc);
         return s;
 }
