@@ -1,5 +1,6 @@
 /* call.* events on cc.calls.v1 (key: call id), written to the outbox inside the caller's
  * transaction so an event exists exactly when the change it reports was committed. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,6 +157,25 @@ int tel_event_call_ended(struct cc_db_conn *conn, const struct tel_call_row *r,
         p.disposition = s(r->disposition);
         p.from_number = s(c->from_number);
         p.to_number = s(c->to_number);
+        /* The queue's service-level threshold and name travel with the call: analytics has no
+         * other source for them (queues publish no events). */
+        char queue_name[101] = "";
+        PGresult *res = NULL;
+        if (r->queue_id[0]) {
+                const char *qp[] = {c->org_id, r->queue_id};
+                int q = cc_db_exec(conn,
+                                   "SELECT service_level_seconds, name FROM queues WHERE org_id = "
+                                   "$1 AND id::text = $2",
+                                   2, qp, &res);
+                if (q < 0)
+                        return q;
+                if (PQntuples(res) > 0) {
+                        p.service_level_seconds = atoi(PQgetvalue(res, 0, 0));
+                        snprintf(queue_name, sizeof(queue_name), "%s", PQgetvalue(res, 0, 1));
+                }
+                PQclear(res);
+        }
+        p.queue_name = queue_name;
 
         Cc__Events__V1__Envelope env;
         char event_id[CC_UUID_LEN + 1];

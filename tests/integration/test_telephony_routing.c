@@ -366,6 +366,9 @@ START_TEST(routing_inbound_call_waits_then_an_agent_gets_it)
                 ck_assert_int_le(e->wrap_up_seconds, 3);
                 ck_assert_int_ge(e->queue_wait_seconds, 0);
                 ck_assert_int_gt(e->answered_at_ms, 0);
+                /* the queue's threshold and name travel with the call */
+                ck_assert_int_eq(e->service_level_seconds, 20);
+                ck_assert_str_eq(e->queue_name, "default");
         }
         ck_assert_int_eq(ended, 1);
         free_events(ev, n);
