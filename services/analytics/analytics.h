@@ -1,0 +1,39 @@
+/* Shared inside the analytics service: what each file offers the others. apply.c and rollup.c
+ * turn events into the read model and the rollups (migrations/001_analytics.sql); store_read.c,
+ * periods.c and the h_*.c files answer the API from them. */
+#pragma once
+
+#include <json-c/json.h>
+
+#include "cc/db.h"
+#include "cc/event.h"
+#include "cc/http.h"
+#include "cc/service.h"
+
+const struct cc_service_def *analytics_service_def(void);
+
+/* ---- apply.c: the consumer's handler (cc.users.v1, cc.calls.v1, cc.agents.v1,
+ * cc.campaigns.v1), inside the transaction that records the event id. 0 applied or skipped
+ * (types it does not use); -EBADMSG for a permanently invalid event (dead-lettered); other
+ * negative errno to retry. ---- */
+int an_apply(struct cc_db_conn *conn, const Cc__Events__V1__Envelope *env,
+             void *userdata) CC_MUSTCHECK;
+
+/* ---- rollup.c ---- */
+/* Adds a call's final accounting to call_rollups: every grain (minute, hour, day of its start,
+ * UTC) for the organization, its agent, its queue and its campaign. */
+int an_rollup_call(struct cc_db_conn *conn, const char *org_id,
+                   const Cc__Events__V1__CallEnded *e) CC_MUSTCHECK;
+/* Adds [from_ms, to_ms) spent by an agent (user id) in status ("AVAILABLE", "BUSY", "WRAP_UP",
+ * "BREAK", "TRAINING", "OFFLINE") to agent_rollups, split at bucket boundaries. */
+int an_rollup_agent_time(struct cc_db_conn *conn, const char *org_id, const char *user_id,
+                         const char *status, int64_t from_ms, int64_t to_ms) CC_MUSTCHECK;
+
+/* ---- routes (h_analytics.c: /api/analytics/{dashboard,calls,agents,campaigns};
+ * h_kpis.c: /api/analytics/kpis; h_dashboard.c: the /api/dashboard routes) ---- */
+extern const struct cc_http_route an_analytics_routes[];
+extern const size_t an_analytics_nroutes;
+extern const struct cc_http_route an_kpis_routes[];
+extern const size_t an_kpis_nroutes;
+extern const struct cc_http_route an_dashboard_routes[];
+extern const size_t an_dashboard_nroutes;
