@@ -15,7 +15,7 @@
 #include "ivr_internal.h"
 #include "telephony.h"
 
-#define DEFAULT_QUEUE     "default"
+#define DEFAULT_QUEUE     TEL_DEFAULT_QUEUE
 #define VOICEMAIL_MAX_S   "120"
 #define SAY_HOLD          "Thank you for calling. Please hold while we connect you to an agent."
 #define SAY_INVALID       "Sorry, that is not a valid choice."

@@ -483,6 +483,20 @@ static int offer_ended(struct cc_db_conn *conn, struct offer *o, struct tel_call
                                "UPDATE calls SET queue_state = 'WAITING' WHERE org_id = $1 AND "
                                "id = $2",
                                2, p, NULL);
+                /* A call an agent placed, whose agent did not pick up, waits in the default
+                 * queue: its max wait and overflow apply rather than hold music for ever. */
+                struct tel_queue q;
+                if (r == 0 && !row->queue_id[0])
+                        r = tel_queue_resolve(conn, o->org_id, TEL_DEFAULT_QUEUE, true, &q);
+                if (r == 0 && !row->queue_id[0]) {
+                        char prio[16];
+                        snprintf(prio, sizeof(prio), "%d", q.priority);
+                        const char *u[] = {o->org_id, o->call_id, q.id, prio};
+                        r = cc_db_exec(conn,
+                                       "UPDATE calls SET queue_id = $3, queue_priority = $4, "
+                                       "entered_queue_at = now() WHERE org_id = $1 AND id = $2",
+                                       4, u, NULL);
+                }
         }
         return r;
 }

@@ -139,7 +139,7 @@ int tel_queue_fetch_json(struct cc_db_conn *conn, const char *org_id, const char
 
 #define RESOLVE_COLS                                                                               \
         "id, name, priority, wrap_up_seconds, service_level_seconds, max_wait_seconds, "           \
-        "overflow_action, coalesce(overflow_target, '')"
+        "overflow_action, coalesce(overflow_target, ''), active"
 
 static void queue_from_result(PGresult *res, struct tel_queue *q)
 {
@@ -152,6 +152,7 @@ static void queue_from_result(PGresult *res, struct tel_queue *q)
         q->max_wait_seconds = atoi(PQgetvalue(res, 0, 5));
         snprintf(q->overflow_action, sizeof(q->overflow_action), "%s", PQgetvalue(res, 0, 6));
         snprintf(q->overflow_target, sizeof(q->overflow_target), "%s", PQgetvalue(res, 0, 7));
+        q->active = PQgetvalue(res, 0, 8)[0] == 't';
 }
 
 /* Runs a statement returning RESOLVE_COLS: 0 with ret filled, -ENOENT for no row. */

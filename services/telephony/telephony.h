@@ -346,7 +346,10 @@ struct tel_queue {
         int priority, wrap_up_seconds, service_level_seconds, max_wait_seconds;
         char overflow_action[16]; /* voicemail, hangup, queue, transfer */
         char overflow_target[256];
+        bool active; /* an inactive queue takes no new callers (they go to "default") */
 };
+/* Where callers go when nothing names a queue, or the named one is switched off. */
+#define TEL_DEFAULT_QUEUE "default"
 /* The org's queue named `ref` (case-insensitive) or with id `ref`; with create, a queue of
  * that name with the defaults is made when none exists (an IVR option naming a queue works
  * before anyone configured it). -ENOENT otherwise (a ref shaped like an id is never made into

@@ -178,6 +178,9 @@ static void route_to_queue(struct cc_http_req *req, struct cc_db_conn *conn, con
         int r = cc_db_begin(conn);
         if (r == 0)
                 r = tel_queue_resolve(conn, org_id, queue_ref, true, &q);
+        /* A queue switched off takes no new callers: they wait in the default queue. */
+        if (r == 0 && !q.active && strcasecmp(q.name, TEL_DEFAULT_QUEUE) != 0)
+                r = tel_queue_resolve(conn, org_id, TEL_DEFAULT_QUEUE, true, &q);
         if (r == 0)
                 r = tel_route_enqueue(conn, org_id, call_id, &q, traceparent);
         if (r == 0)

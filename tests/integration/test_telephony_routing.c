@@ -935,6 +935,67 @@ START_TEST(routing_answered_campaign_call_goes_to_the_campaigns_queue)
 }
 END_TEST
 
+START_TEST(routing_missed_agent_placed_call_and_inactive_queue_wait_in_default)
+{
+        tt_sim_start(50, 600000);
+        struct cc_service *svc = tt_start_reachable();
+        struct tt_caller admin;
+        tt_caller(&admin, NULL, "ADMIN");
+        add_number(svc, &admin, NUMBER);
+        char *fallback = make_queue(svc, &admin, "{\"name\":\"default\"}");
+
+        /* an agent whose phone never answers places a call: the callee is not left on hold for
+         * ever, it waits in the default queue (where max wait and overflow apply) */
+        char *agent = make_agent(db(), admin.org_id, "AVAILABLE", "+15550000002", 1, "{}", 0);
+        char *user = user_of(db(), agent);
+        struct tt_caller self = {.token = cc_test_token("AGENT", admin.org_id, user, 900)};
+        struct tt_resp r;
+        tt_call(svc, "POST", "/api/calls/",
+                "{\"from_number\":\"" NUMBER "\",\"to_number\":\"+15550107100\","
+                "\"direction\":\"OUTBOUND\"}",
+                self.token, &r);
+        tt_expect(&r, 201, NULL);
+        char *id = strdup(tt_str(r.json, "id"));
+        tt_resp_fini(&r);
+        wait_call(svc, &admin, id, "queue_id", fallback);
+        json_object *call = get_call(svc, &admin, id);
+        ck_assert_str_eq(tt_str(call, "queue_state"), "WAITING");
+        json_object_put(call);
+
+        /* a queue switched off takes no new callers: the IVR's choice lands in default */
+        tt_call(svc, "POST", "/api/queues/", "{\"name\":\"sales\",\"active\":false}", admin.token,
+                &r);
+        tt_expect(&r, 201, NULL);
+        tt_resp_fini(&r);
+        tt_call(svc, "POST", "/api/ivr/menus",
+                "{\"name\":\"Main\",\"greeting\":\"Hello\",\"options\":[{\"digit\":\"1\","
+                "\"description\":\"Sales\",\"action\":\"queue\",\"target\":\"sales\"}]}",
+                admin.token, &r);
+        tt_expect(&r, 201, NULL);
+        char body[128];
+        snprintf(body, sizeof(body), "{\"main_menu_id\":\"%s\"}",
+                 tt_str(json_object_object_get(r.json, "menu"), "id"));
+        tt_resp_fini(&r);
+        tt_call(svc, "PUT", "/api/ivr/config", body, admin.token, &r);
+        tt_expect(&r, 200, NULL);
+        tt_resp_fini(&r);
+        char sid[64], path[128];
+        char *in = inbound_call(svc, CALLER, sid);
+        snprintf(path, sizeof(path), "/sim/calls/%s/digits", sid);
+        json_object_put(tt_sim_request("POST", path, "{\"digits\":\"1\"}"));
+        wait_call(svc, &admin, in, "queue_id", fallback);
+        free(in);
+        free(id);
+        free(user);
+        free(agent);
+        free(fallback);
+        tt_caller_fini(&self);
+        tt_caller_fini(&admin);
+        tt_sim_stop();
+        cc_service_stop(svc);
+}
+END_TEST
+
 /* A Twilio that fails every Calls.json with fake_status until told otherwise. */
 static atomic_int fake_status = 503;
 static atomic_int fake_hits;
@@ -1035,6 +1096,7 @@ static Suite *suite(void)
         tcase_add_test(tc, routing_queues_overflowing_into_each_other_end_in_voicemail);
         tcase_add_test(tc, routing_twilio_failing_is_nobodys_missed_call);
         tcase_add_test(tc, routing_answered_campaign_call_goes_to_the_campaigns_queue);
+        tcase_add_test(tc, routing_missed_agent_placed_call_and_inactive_queue_wait_in_default);
         suite_add_tcase(s, tc);
         return s;
 }
