@@ -1,0 +1,265 @@
+/* The rollups every endpoint answers from (migrations/001_analytics.sql): a call's final
+ * accounting added to call_rollups, and an agent's time in a status added to agent_rollups, at
+ * the minute, hour and day (UTC) that contain it. Both run inside the consumer's transaction that
+ * records the event id, so each adds its numbers exactly once. Each is one statement with a fixed
+ * text, so the pool's prepared-statement cache serves every call. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analytics.h"
+
+#define MINUTE_MS 60000LL
+#define HOUR_MS   3600000LL
+#define DAY_MS    86400000LL
+/* agent.status_changed reports how long the previous status lasted; an agent left OFFLINE over
+ * a holiday would otherwise write a minute row for every minute of it. Older time is dropped. */
+#define AGENT_SPAN_MAX_MS (31 * DAY_MS)
+
+/* Default service-level threshold when the event carries none (an older producer, or a queue
+ * without a setting): the industry's usual 20 seconds, as queues.service_level_seconds. */
+#define DEFAULT_SL_S 20
+
+static const struct {
+        char grain;
+        int64_t ms;
+} grains[] = {{'m', MINUTE_MS}, {'h', HOUR_MS}, {'d', DAY_MS}};
+
+/* Unix time has no leap seconds, so every UTC minute, hour and day is a fixed number of ms from
+ * the epoch and a bucket is a floor division (floored also before 1970). */
+static int64_t bucket_start(int64_t ms, int64_t size)
+{
+        int64_t q = ms / size;
+        if (ms % size < 0)
+                q--;
+        return q * size;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+        int64_t q = a / b;
+        return a % b < 0 ? q - 1 : q;
+}
+
+/* ---- calls ---- */
+
+enum {
+        C_CALLS,
+        C_INBOUND,
+        C_OUTBOUND,
+        C_COMPLETED,
+        C_FAILED,
+        C_NO_ANSWER,
+        C_BUSY,
+        C_CANCELED,
+        C_ANSWERED,
+        C_HANDLED,
+        C_QUEUED,
+        C_QUEUED_ANSWERED,
+        C_WITHIN_SL,
+        C_ABANDONED,
+        C_DURATION_SUM,
+        C_COMPLETED_DURATION_SUM,
+        C_TALK_SUM,
+        C_HOLD_SUM,
+        C_WRAP_SUM,
+        C_ANSWERED_WAIT_SUM,
+        C_N
+};
+
+/* Rows of the call: the organization always, its agent, queue and campaign when it has one;
+ * each at the three grains. Rows are locked in one fixed order (dim, dim_id, grain) so two
+ * consumers adding to the same rows never deadlock. */
+static const char call_sql[] =
+    "INSERT INTO call_rollups AS r (org_id, dim, dim_id, grain, bucket, calls, inbound, outbound, "
+    "completed, failed, no_answer, busy, canceled, answered, handled, queued, queued_answered, "
+    "within_sl, abandoned, duration_sum, completed_duration_sum, talk_sum, hold_sum, wrap_sum, "
+    "answered_wait_sum) "
+    "SELECT $1::uuid, d.dim, d.dim_id, g.grain, g.bucket, $8::int, $9::int, $10::int, "
+    "$11::int, $12::int, $13::int, $14::int, $15::int, $16::int, $17::int, $18::int, $19::int, "
+    "$20::int, $21::int, $22::bigint, $23::bigint, $24::bigint, $25::bigint, $26::bigint, "
+    "$27::bigint "
+    "FROM (VALUES ('o'::\"char\", ''::text), ('a', $2::text), ('q', $3::text), ('c', $4::text)) "
+    "AS d (dim, dim_id) "
+    "CROSS JOIN (VALUES ('m'::\"char\", to_timestamp($5::bigint)), "
+    "('h', to_timestamp($6::bigint)), ('d', to_timestamp($7::bigint))) AS g (grain, bucket) "
+    "WHERE d.dim = 'o' OR d.dim_id <> '' "
+    "ORDER BY d.dim, d.dim_id, g.grain "
+    "ON CONFLICT (org_id, dim, dim_id, grain, bucket) DO UPDATE SET "
+    "calls = r.calls + EXCLUDED.calls, inbound = r.inbound + EXCLUDED.inbound, "
+    "outbound = r.outbound + EXCLUDED.outbound, completed = r.completed + EXCLUDED.completed, "
+    "failed = r.failed + EXCLUDED.failed, no_answer = r.no_answer + EXCLUDED.no_answer, "
+    "busy = r.busy + EXCLUDED.busy, canceled = r.canceled + EXCLUDED.canceled, "
+    "answered = r.answered + EXCLUDED.answered, handled = r.handled + EXCLUDED.handled, "
+    "queued = r.queued + EXCLUDED.queued, "
+    "queued_answered = r.queued_answered + EXCLUDED.queued_answered, "
+    "within_sl = r.within_sl + EXCLUDED.within_sl, abandoned = r.abandoned + EXCLUDED.abandoned, "
+    "duration_sum = r.duration_sum + EXCLUDED.duration_sum, "
+    "completed_duration_sum = r.completed_duration_sum + EXCLUDED.completed_duration_sum, "
+    "talk_sum = r.talk_sum + EXCLUDED.talk_sum, hold_sum = r.hold_sum + EXCLUDED.hold_sum, "
+    "wrap_sum = r.wrap_sum + EXCLUDED.wrap_sum, "
+    "answered_wait_sum = r.answered_wait_sum + EXCLUDED.answered_wait_sum";
+
+/* A negative duration is a producer's bug; it must not subtract from other calls' sums. */
+static int64_t secs(int32_t v)
+{
+        return v > 0 ? v : 0;
+}
+
+static bool set(const char *s)
+{
+        return s && *s;
+}
+
+static void count_call(const Cc__Events__V1__CallEnded *e, int64_t c[C_N])
+{
+        memset(c, 0, C_N * sizeof(*c));
+        c[C_CALLS] = 1;
+        c[C_INBOUND] = e->direction == CC__EVENTS__V1__CALL_DIRECTION__CALL_DIRECTION_INBOUND;
+        c[C_OUTBOUND] = e->direction == CC__EVENTS__V1__CALL_DIRECTION__CALL_DIRECTION_OUTBOUND;
+        switch (e->status) {
+        case CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_COMPLETED:
+                c[C_COMPLETED] = 1;
+                c[C_COMPLETED_DURATION_SUM] = secs(e->duration_seconds);
+                break;
+        case CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_FAILED:
+                c[C_FAILED] = 1;
+                break;
+        case CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_NO_ANSWER:
+                c[C_NO_ANSWER] = 1;
+                break;
+        case CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_BUSY:
+                c[C_BUSY] = 1;
+                break;
+        case CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_CANCELED:
+                c[C_CANCELED] = 1;
+                break;
+        default:
+                break;
+        }
+        bool answered = e->answered_at_ms > 0;
+        bool handled = answered && set(e->agent_id);
+        bool queued = set(e->queue_id);
+        bool queued_answered = queued && handled && !e->abandoned;
+        int64_t sl = e->service_level_seconds > 0 ? e->service_level_seconds : DEFAULT_SL_S;
+        c[C_ANSWERED] = answered;
+        c[C_HANDLED] = handled;
+        c[C_QUEUED] = queued;
+        c[C_QUEUED_ANSWERED] = queued_answered;
+        c[C_WITHIN_SL] = queued_answered && secs(e->queue_wait_seconds) <= sl;
+        c[C_ABANDONED] = e->abandoned;
+        c[C_DURATION_SUM] = secs(e->duration_seconds);
+        if (handled) {
+                c[C_TALK_SUM] = secs(e->talk_seconds);
+                c[C_HOLD_SUM] = secs(e->hold_seconds);
+                c[C_WRAP_SUM] = secs(e->wrap_up_seconds);
+        }
+        if (queued_answered)
+                c[C_ANSWERED_WAIT_SUM] = secs(e->queue_wait_seconds);
+}
+
+int an_rollup_call(struct cc_db_conn *conn, const char *org_id, const Cc__Events__V1__CallEnded *e)
+{
+        /* Bucketed by the start, so a late call.ended still lands where the call began. */
+        int64_t at = e->started_at_ms > 0 ? e->started_at_ms : e->ended_at_ms;
+        if (at <= 0)
+                return -EINVAL;
+        int64_t c[C_N];
+        count_call(e, c);
+        char buckets[3][24], vals[C_N][24];
+        for (size_t i = 0; i < CC_ARRAY_SIZE(grains); i++)
+                snprintf(buckets[i], sizeof(buckets[i]), "%lld",
+                         (long long)(bucket_start(at, grains[i].ms) / 1000));
+        for (int i = 0; i < C_N; i++)
+                snprintf(vals[i], sizeof(vals[i]), "%lld", (long long)c[i]);
+        const char *params[7 + C_N] = {
+            org_id,
+            set(e->agent_id) ? e->agent_id : "",
+            set(e->queue_id) ? e->queue_id : "",
+            set(e->campaign_id) ? e->campaign_id : "",
+            buckets[0],
+            buckets[1],
+            buckets[2],
+        };
+        for (int i = 0; i < C_N; i++)
+                params[7 + i] = vals[i];
+        return cc_db_exec(conn, call_sql, CC_ARRAY_SIZE(params), params, NULL);
+}
+
+/* ---- agent time ---- */
+
+static const char *const agent_statuses[] = {"AVAILABLE", "BUSY",     "WRAP_UP",
+                                             "BREAK",     "TRAINING", "OFFLINE"};
+
+/* $3 picks the column (agent_statuses' order); every row of the interval goes to the same one.
+ * Rows come from three parallel arrays: grain, bucket (epoch seconds), seconds. */
+static const char agent_sql[] =
+    "INSERT INTO agent_rollups AS r (org_id, user_id, grain, bucket, available_s, busy_s, "
+    "wrap_up_s, break_s, training_s, offline_s) "
+    "SELECT $1::uuid, $2::uuid, x.grain, to_timestamp(x.bucket), "
+    "CASE WHEN $3::int = 0 THEN x.s ELSE 0 END, CASE WHEN $3::int = 1 THEN x.s ELSE 0 END, "
+    "CASE WHEN $3::int = 2 THEN x.s ELSE 0 END, CASE WHEN $3::int = 3 THEN x.s ELSE 0 END, "
+    "CASE WHEN $3::int = 4 THEN x.s ELSE 0 END, CASE WHEN $3::int = 5 THEN x.s ELSE 0 END "
+    "FROM unnest($4::\"char\"[], $5::bigint[], $6::bigint[]) AS x (grain, bucket, s) "
+    "ON CONFLICT (org_id, user_id, grain, bucket) DO UPDATE SET "
+    "available_s = r.available_s + EXCLUDED.available_s, busy_s = r.busy_s + EXCLUDED.busy_s, "
+    "wrap_up_s = r.wrap_up_s + EXCLUDED.wrap_up_s, break_s = r.break_s + EXCLUDED.break_s, "
+    "training_s = r.training_s + EXCLUDED.training_s, "
+    "offline_s = r.offline_s + EXCLUDED.offline_s";
+
+/* The whole second nearest to ms (halves up). The seconds credited to [a, b) are the whole
+ * seconds between round(a) and round(b): consecutive intervals and the pieces of one interval
+ * telescope, so no time is lost or doubled by rounding, and a minute never holds more than 60. */
+static int64_t round_s(int64_t ms)
+{
+        return floor_div(ms + 500, 1000);
+}
+
+static void array_sep(struct cc_strbuf *b)
+{
+        cc_strbuf_puts(b, b->len ? "," : "{");
+}
+
+int an_rollup_agent_time(struct cc_db_conn *conn, const char *org_id, const char *user_id,
+                         const char *status, int64_t from_ms, int64_t to_ms)
+{
+        int col = -1;
+        for (size_t i = 0; status && i < CC_ARRAY_SIZE(agent_statuses); i++)
+                if (strcmp(status, agent_statuses[i]) == 0)
+                        col = (int)i;
+        if (col < 0)
+                return -EINVAL;
+        if (to_ms - from_ms > AGENT_SPAN_MAX_MS)
+                from_ms = to_ms - AGENT_SPAN_MAX_MS;
+        if (round_s(to_ms) <= round_s(from_ms))
+                return 0;
+
+        struct cc_strbuf g = {0}, bk = {0}, s = {0};
+        for (size_t i = 0; i < CC_ARRAY_SIZE(grains); i++) {
+                int64_t size = grains[i].ms;
+                for (int64_t b = bucket_start(from_ms, size); b < to_ms; b += size) {
+                        int64_t lo = b > from_ms ? b : from_ms;
+                        int64_t hi = b + size < to_ms ? b + size : to_ms;
+                        int64_t n = round_s(hi) - round_s(lo);
+                        if (n <= 0)
+                                continue;
+                        array_sep(&g);
+                        cc_strbuf_printf(&g, "%c", grains[i].grain);
+                        array_sep(&bk);
+                        cc_strbuf_printf(&bk, "%lld", (long long)(b / 1000));
+                        array_sep(&s);
+                        cc_strbuf_printf(&s, "%lld", (long long)n);
+                }
+        }
+        cc_strbuf_puts(&g, "}");
+        cc_strbuf_puts(&bk, "}");
+        cc_strbuf_puts(&s, "}");
+        char col_s[12];
+        snprintf(col_s, sizeof(col_s), "%d", col);
+        const char *params[] = {org_id, user_id, col_s, g.data, bk.data, s.data};
+        int r = cc_db_exec(conn, agent_sql, CC_ARRAY_SIZE(params), params, NULL);
+        cc_strbuf_fini(&g);
+        cc_strbuf_fini(&bk);
+        cc_strbuf_fini(&s);
+        return r;
+}
