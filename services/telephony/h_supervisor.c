@@ -3,8 +3,9 @@
  *
  * Monitor, whisper and barge-in dial the supervisor (the body's "endpoint", else the Twilio
  * Client named after the supervisor's user id) into the call's conference, as a listener, as
- * the agent's coach, or as a third party. The supervisor's current leg is kept in the call's
- * metadata ("supervisor"), so a change of mode replaces it and ending the call hangs it up.
+ * the agent's coach, or as a third party. Each supervisor's current leg is kept in the call's
+ * metadata ("supervisors", by user id), so their change of mode replaces their own leg whoever
+ * acted last, and ending the call hangs them all up.
  * Whisper messages are kept there too ("whispers", the last 20), for the agent's screen. */
 #include <ctype.h>
 #include <errno.h>
@@ -298,24 +299,25 @@ static char *supervisor_twiml(const char *call_id, enum mode m, const char *agen
         return cc_twiml_finish(t, &len);
 }
 
+/* One supervisor's session on a call, as the call's metadata records it: "supervisors" holds
+ * one entry per supervisor (keyed by user id), so each one's leg can be replaced or hung up
+ * whoever acted last; "supervisor" repeats the most recent one with its user_id. */
 struct session {
         char user_id[CC_UUID_LEN + 1];
         char mode[16];
         char leg_sid[64];
         char coach_sid[64];
         char endpoint[256];
+        char started_at[32];
 };
 
-/* The supervisor leg recorded in the call's metadata ("" fields when none). */
-static void session_from(json_object *meta, struct session *s)
+static void session_read(json_object *o, const char *user_id, struct session *s)
 {
         memset(s, 0, sizeof(*s));
-        json_object *o = json_object_object_get(meta, "supervisor");
         if (!json_object_is_type(o, json_type_object))
                 return;
         const char *v;
-        if ((v = jstr(o, "user_id")))
-                snprintf(s->user_id, sizeof(s->user_id), "%s", v);
+        snprintf(s->user_id, sizeof(s->user_id), "%s", user_id);
         if ((v = jstr(o, "mode")))
                 snprintf(s->mode, sizeof(s->mode), "%s", v);
         if ((v = jstr(o, "leg_sid")))
@@ -324,29 +326,75 @@ static void session_from(json_object *meta, struct session *s)
                 snprintf(s->coach_sid, sizeof(s->coach_sid), "%s", v);
         if ((v = jstr(o, "endpoint")))
                 snprintf(s->endpoint, sizeof(s->endpoint), "%s", v);
+        if ((v = jstr(o, "started_at")))
+                snprintf(s->started_at, sizeof(s->started_at), "%s", v);
 }
 
-/* The metadata patch: the supervisor's new leg (leg_sid NULL: the recorded one stays) and, for
- * a whisper, the message appended to the last ones (meta is the metadata as it is under the row
- * lock). */
-static json_object *metadata_patch(json_object *meta, const char *user_id, enum mode m,
-                                   const char *leg_sid, const char *endpoint, const char *coach_sid,
-                                   const char *message, int64_t at_ms)
+/* The per-supervisor entries, as recorded, or seeded from a metadata written before there were
+ * any (only "supervisor"): a new object either way. */
+static json_object *sessions_of(json_object *meta)
 {
-        char at[25];
-        cc_format_time_ms(at_ms, at);
+        json_object *all = json_object_object_get(meta, "supervisors");
+        if (json_object_is_type(all, json_type_object))
+                return json_object_get(all);
+        json_object *out = json_object_new_object();
+        json_object *last = json_object_object_get(meta, "supervisor");
+        const char *user_id = jstr(last, "user_id");
+        if (user_id && cc_uuid_valid(user_id))
+                json_object_object_add(out, user_id, json_object_get(last));
+        return out;
+}
+
+/* user_id's session on the call ("" fields when they have none). */
+static void session_of(json_object *meta, const char *user_id, struct session *s)
+{
+        json_object *all = sessions_of(meta);
+        session_read(json_object_object_get(all, user_id), user_id, s);
+        json_object_put(all);
+}
+
+static json_object *session_json(const struct session *s, bool with_user)
+{
+        json_object *o = json_object_new_object();
+        if (with_user)
+                cc_json_add_string(o, "user_id", s->user_id);
+        cc_json_add_string(o, "mode", s->mode);
+        cc_json_add_string(o, "leg_sid", s->leg_sid);
+        cc_json_add_string(o, "endpoint", s->endpoint);
+        if (s->coach_sid[0])
+                cc_json_add_string(o, "coach_sid", s->coach_sid);
+        cc_json_add_string(o, "started_at", s->started_at);
+        return o;
+}
+
+/* Another message while already coaching this agent needs no new leg: the text is what is
+ * new. */
+static bool reusable(const struct session *s, enum mode m, const char *agent_sid)
+{
+        return m == MODE_WHISPER && s->leg_sid[0] && strcmp(s->mode, "whisper") == 0 &&
+               strcmp(s->coach_sid, agent_sid) == 0;
+}
+
+/* The metadata patch: the caller's session `s` (recorded in "supervisors" when `replace`, else
+ * it is the one already there) and, for a whisper, the message appended to the last ones (meta
+ * is the metadata as it is under the row lock). */
+static json_object *metadata_patch(json_object *meta, const struct session *s, bool replace,
+                                   enum mode m, const char *message, const char *at)
+{
         json_object *patch = json_object_new_object();
-        if (leg_sid) {
-                json_object *sup = json_object_new_object();
-                cc_json_add_string(sup, "user_id", user_id);
-                cc_json_add_string(sup, "mode", mode_names[m]);
-                cc_json_add_string(sup, "leg_sid", leg_sid);
-                cc_json_add_string(sup, "endpoint", endpoint);
-                if (coach_sid)
-                        cc_json_add_string(sup, "coach_sid", coach_sid);
-                cc_json_add_string(sup, "started_at", at);
-                json_object_object_add(patch, "supervisor", sup);
+        if (replace) {
+                /* A copy: the stored object belongs to meta. */
+                json_object *old = sessions_of(meta), *all = json_object_new_object();
+                json_object_object_foreach(old, key, val)
+                {
+                        if (strcmp(key, s->user_id) != 0)
+                                json_object_object_add(all, key, json_object_get(val));
+                }
+                json_object_put(old);
+                json_object_object_add(all, s->user_id, session_json(s, false));
+                json_object_object_add(patch, "supervisors", all);
         }
+        json_object_object_add(patch, "supervisor", session_json(s, true));
         if (m != MODE_WHISPER)
                 return patch;
         json_object *old = json_object_object_get(meta, "whispers");
@@ -356,7 +404,7 @@ static json_object *metadata_patch(json_object *meta, const char *user_id, enum 
                 json_object_array_add(list, json_object_get(json_object_array_get_idx(old, i)));
         json_object *w = json_object_new_object();
         cc_json_add_string(w, "message", message);
-        cc_json_add_string(w, "user_id", user_id);
+        cc_json_add_string(w, "user_id", s->user_id);
         cc_json_add_string(w, "at", at);
         json_object_array_add(list, w);
         json_object_object_add(patch, "whispers", list);
@@ -429,7 +477,8 @@ static void supervise(struct cc_http_req *req, enum mode m)
         json_object *meta = NULL;
         char agent_sid[64] = "", leg_sid[64] = "", twilio_err[512];
         char *twiml = NULL;
-        bool created = false;
+        bool created = false, reuse;
+        struct session prev;
         int r;
         if (read_call(req, conn, &row) < 0)
                 goto out;
@@ -455,55 +504,76 @@ static void supervise(struct cc_http_req *req, enum mode m)
                 reply_db_error(req, r);
                 goto out;
         }
-        struct session prev;
-        session_from(meta, &prev);
-        bool mine = prev.leg_sid[0] && strcmp(prev.user_id, auth->user_id) == 0;
-        /* Another message while already coaching this agent needs no new leg: the text is what
-         * is new. */
-        bool reuse = m == MODE_WHISPER && mine && strcmp(prev.mode, "whisper") == 0 &&
-                     strcmp(prev.coach_sid, agent_sid) == 0;
-        if (!reuse) {
-                /* Twilio first, outside any transaction: a slow Twilio must hold no row lock. */
-                twiml = supervisor_twiml(call_id, m, agent_sid);
-                r = tel_twilio_create_leg(conn, tel_req(req), org_id, endpoint, twiml, NULL,
-                                          LEG_RING_S, leg_sid, twilio_err, sizeof(twilio_err));
-                if (r < 0) {
-                        tel_twilio_reply_error(req, r, mode_names[m], twilio_err);
+        session_of(meta, auth->user_id, &prev);
+        reuse = reusable(&prev, m, agent_sid);
+
+        /* At most twice: a second time when the coach leg it meant to reuse was replaced by
+         * another request of the same supervisor meanwhile. */
+        for (;;) {
+                if (!reuse && !created) {
+                        /* Twilio first, outside any transaction: a slow Twilio must hold no row
+                         * lock. */
+                        twiml = supervisor_twiml(call_id, m, agent_sid);
+                        r = tel_twilio_create_leg(conn, tel_req(req), org_id, endpoint, twiml, NULL,
+                                                  LEG_RING_S, leg_sid, twilio_err,
+                                                  sizeof(twilio_err));
+                        if (r < 0) {
+                                tel_twilio_reply_error(req, r, mode_names[m], twilio_err);
+                                goto out;
+                        }
+                        created = true;
+                }
+                r = cc_db_begin(conn);
+                if (r == 0)
+                        r = tel_call_row_get(conn, org_id, call_id, true, false, &row);
+                if (r == 0 && !call_live(&row.call)) {
+                        /* It ended while Twilio was dialling the supervisor. */
+                        cc_db_rollback(conn);
+                        if (created)
+                                hang_up_leg(req, conn, org_id, leg_sid);
+                        cc_http_reply_error(req, 400, "Call is not active");
                         goto out;
                 }
-                created = true;
+                /* What the commit replaces is the session as it is under the lock: another
+                 * request of this supervisor may have recorded a leg since the first read. */
+                json_object_put(meta);
+                meta = NULL;
+                if (r == 0)
+                        r = call_metadata(conn, org_id, call_id, &meta);
+                if (r == 0) {
+                        session_of(meta, auth->user_id, &prev);
+                        reuse = reusable(&prev, m, agent_sid);
+                        if (!reuse && !created) {
+                                cc_db_rollback(conn);
+                                continue;
+                        }
+                        char at[25];
+                        cc_format_time_ms(cc_now_ms(), at);
+                        struct session s = prev;
+                        if (!reuse) {
+                                s = (struct session){0};
+                                snprintf(s.user_id, sizeof(s.user_id), "%s", auth->user_id);
+                                snprintf(s.mode, sizeof(s.mode), "%s", mode_names[m]);
+                                snprintf(s.leg_sid, sizeof(s.leg_sid), "%s", leg_sid);
+                                snprintf(s.coach_sid, sizeof(s.coach_sid), "%s", agent_sid);
+                                snprintf(s.endpoint, sizeof(s.endpoint), "%s", endpoint);
+                                snprintf(s.started_at, sizeof(s.started_at), "%s", at);
+                        }
+                        json_object *patch = metadata_patch(meta, &s, !reuse, m, message, at);
+                        const struct tel_call_patch pt = {
+                            .set_supervisor_id = true,
+                            .supervisor_id = auth->user_id,
+                            .set_metadata = true,
+                            .metadata_json =
+                                json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN),
+                        };
+                        r = tel_call_update(conn, &row, &pt, NULL, traceparent(req), NULL);
+                        json_object_put(patch);
+                }
+                if (r == 0)
+                        r = cc_db_commit(conn);
+                break;
         }
-
-        r = cc_db_begin(conn);
-        if (r == 0)
-                r = tel_call_row_get(conn, org_id, call_id, true, false, &row);
-        if (r == 0 && !call_live(&row.call)) {
-                /* It ended while Twilio was dialling the supervisor. */
-                cc_db_rollback(conn);
-                if (created)
-                        hang_up_leg(req, conn, org_id, leg_sid);
-                cc_http_reply_error(req, 400, "Call is not active");
-                goto out;
-        }
-        json_object_put(meta);
-        meta = NULL;
-        if (r == 0)
-                r = call_metadata(conn, org_id, call_id, &meta);
-        if (r == 0) {
-                json_object *patch =
-                    metadata_patch(meta, auth->user_id, m, reuse ? NULL : leg_sid, endpoint,
-                                   m == MODE_WHISPER ? agent_sid : NULL, message, cc_now_ms());
-                const struct tel_call_patch pt = {
-                    .set_supervisor_id = true,
-                    .supervisor_id = auth->user_id,
-                    .set_metadata = true,
-                    .metadata_json = json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN),
-                };
-                r = tel_call_update(conn, &row, &pt, NULL, traceparent(req), NULL);
-                json_object_put(patch);
-        }
-        if (r == 0)
-                r = cc_db_commit(conn);
         if (r < 0) {
                 cc_db_rollback(conn);
                 if (created)
@@ -514,8 +584,11 @@ static void supervise(struct cc_http_req *req, enum mode m)
                         reply_db_error(req, r);
                 goto out;
         }
-        /* One leg per supervisor and call: the one this replaces is hung up. */
-        if (created && mine && strcmp(prev.leg_sid, leg_sid) != 0)
+        /* One leg per supervisor and call: the one this replaced is hung up; or, when a
+         * concurrent whisper of theirs recorded a coach leg first, the one just dialled. */
+        if (created && reuse)
+                hang_up_leg(req, conn, org_id, leg_sid);
+        else if (created && strcmp(prev.leg_sid, leg_sid) != 0)
                 hang_up_leg(req, conn, org_id, prev.leg_sid);
 
         json_object *o = json_object_new_object();
@@ -555,6 +628,23 @@ static void h_barge_in(struct cc_http_req *req)
 
 /* ---- POST /calls/{call_id}/end ---- */
 
+/* Every supervisor leg the metadata records (best effort): they would otherwise stay in the
+ * emptied conference. */
+static void hang_up_sessions(struct cc_http_req *req, struct cc_db_conn *conn, const char *org_id,
+                             json_object *meta)
+{
+        /* "supervisor" is always one of these (or, in metadata older than them, seeds them). */
+        json_object *all = sessions_of(meta);
+        json_object_object_foreach(all, key, val)
+        {
+                (void)key;
+                const char *sid = jstr(val, "leg_sid");
+                if (sid)
+                        hang_up_leg(req, conn, org_id, sid);
+        }
+        json_object_put(all);
+}
+
 static void h_end(struct cc_http_req *req)
 {
         struct cc_db_conn *conn = cc_service_req_db(req);
@@ -569,12 +659,8 @@ static void h_end(struct cc_http_req *req)
                 cc_http_reply_error(req, 400, "Call is not active");
                 goto out;
         }
-        int r = call_metadata(conn, row.call.org_id, row.call.id, &meta);
-        if (r < 0) {
-                reply_db_error(req, r);
-                goto out;
-        }
         /* Twilio first: if it cannot hang up, the call goes on and the record must say so. */
+        int r;
         if (row.call.twilio_sid[0]) {
                 const struct cc_kv f[] = {{"Status", "completed"}};
                 r = tel_twilio_update_call(conn, tel_req(req), &row.call, f, 1, err, sizeof(err));
@@ -591,12 +677,15 @@ static void h_end(struct cc_http_req *req)
         if (r == 0)
                 r = tel_call_transition(conn, row.call.org_id, row.call.id, &t, NULL);
         /* Twilio's own "completed" may have been applied first: ended either way. */
-        if (r == -EPERM) {
+        bool ended_before = r == -EPERM;
+        /* Read under the row lock, the call ended: no supervisor leg can be recorded after
+         * this, and none recorded before is missed. */
+        if (r == 0 || ended_before)
+                r = call_metadata(conn, row.call.org_id, row.call.id, &meta);
+        if (r == 0 && ended_before)
                 cc_db_rollback(conn);
-                r = 0;
-        } else if (r == 0) {
+        else if (r == 0)
                 r = cc_db_commit(conn);
-        }
         if (r < 0) {
                 cc_db_rollback(conn);
                 if (r == -ENOENT)
@@ -605,10 +694,7 @@ static void h_end(struct cc_http_req *req)
                         reply_db_error(req, r);
                 goto out;
         }
-        /* The supervisor's leg would otherwise stay in the emptied conference. */
-        struct session s;
-        session_from(meta, &s);
-        hang_up_leg(req, conn, row.call.org_id, s.leg_sid);
+        hang_up_sessions(req, conn, row.call.org_id, meta);
         reply_ok(req, NULL, "Call ended");
 out:
         json_object_put(meta);

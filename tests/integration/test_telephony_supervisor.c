@@ -2,8 +2,10 @@
  * supervisor into a live call's conference through a real twilio-sim process
  * (CC_TEST_TWILIO_SIM) with the right participant settings, end hangs the call up there, the
  * summary follows the contract's rules, and everything is refused on an ended call, to agents
- * and across organizations. */
+ * and across organizations. Each supervisor has one leg at a time, whoever acted last and
+ * whatever requests run at once, and end hangs them all up. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +279,33 @@ static void agent_leg(const char *org, const char *agent_user, const char *call_
                  5, q);
 }
 
+/* The agent's outbound call from the organization's number (added here) to +15550107777,
+ * answered: it sits in conference cc-<id>. *ret_customer: the customer's leg at the simulator
+ * (heap). */
+static char *live_call(struct cc_service *svc, const struct tt_caller *admin,
+                       const struct tt_caller *agent, char **ret_customer)
+{
+        struct tt_resp r;
+        tt_call(svc, "POST", "/api/telephony/numbers", "{\"number\":\"+15557770700\"}",
+                admin->token, &r);
+        tt_expect(&r, 201, NULL);
+        tt_resp_fini(&r);
+        tt_call(svc, "POST", "/api/calls/",
+                "{\"from_number\":\"+15557770700\",\"to_number\":\"+15550107777\","
+                "\"direction\":\"OUTBOUND\"}",
+                agent->token, &r);
+        tt_expect(&r, 201, NULL);
+        char *id = strdup(tt_str(r.json, "id"));
+        tt_resp_fini(&r);
+        wait_call_status(svc, agent->token, id, "IN_PROGRESS");
+        char *customer = sim_leg_to("+15550107777");
+        char conf[80];
+        snprintf(conf, sizeof(conf), ">cc-%s</Conference>", id);
+        wait_sim_twiml(customer, conf);
+        *ret_customer = customer;
+        return id;
+}
+
 /* ---- the actions on a live call ---- */
 
 START_TEST(telephony_supervisor_actions_through_simulator)
@@ -289,24 +318,9 @@ START_TEST(telephony_supervisor_actions_through_simulator)
         tt_caller(&sup2, admin.org_id, "SUPERVISOR");
         tt_caller(&agent, admin.org_id, "AGENT");
         struct tt_resp r;
-        tt_call(svc, "POST", "/api/telephony/numbers", "{\"number\":\"+15557770700\"}", admin.token,
-                &r);
-        tt_expect(&r, 201, NULL);
-        tt_resp_fini(&r);
-
-        /* the agent's outbound call, answered: it sits in conference cc-<id> */
-        tt_call(svc, "POST", "/api/calls/",
-                "{\"from_number\":\"+15557770700\",\"to_number\":\"+15550107777\","
-                "\"direction\":\"OUTBOUND\"}",
-                agent.token, &r);
-        tt_expect(&r, 201, NULL);
-        char *id = strdup(tt_str(r.json, "id"));
-        tt_resp_fini(&r);
-        wait_call_status(svc, agent.token, id, "IN_PROGRESS");
-        char *customer = sim_leg_to("+15550107777");
-        char conf[80], want[512];
-        snprintf(conf, sizeof(conf), ">cc-%s</Conference>", id);
-        wait_sim_twiml(customer, conf);
+        char *customer;
+        char *id = live_call(svc, &admin, &agent, &customer);
+        char want[512];
 
         /* monitor, with the empty body the client sends: the supervisor's own client listens */
         act(svc, sup.token, id, "monitor", NULL, NULL, &r);
@@ -442,6 +456,356 @@ START_TEST(telephony_supervisor_actions_through_simulator)
         tt_caller_fini(&admin);
         tt_caller_fini(&sup);
         tt_caller_fini(&sup2);
+        tt_caller_fini(&agent);
+        cc_service_stop(svc);
+        sim_stop();
+}
+END_TEST
+
+/* ---- one leg per supervisor, whoever acted last ---- */
+
+#define AGENT_SID "CA00000000000000000000000000a9e171"
+
+/* The simulator's call has ended (hung up before its answer, it is canceled). */
+static void wait_sim_ended(const char *sid)
+{
+        char last[32] = "";
+        bool ok =
+            CC_TEST_WAIT(({
+                                 json_object *c = sim_call(sid);
+                                 snprintf(last, sizeof(last), "%s", tt_str(c, "status"));
+                                 json_object_put(c);
+                                 strcmp(last, "completed") == 0 || strcmp(last, "canceled") == 0;
+                         }),
+                         WAIT_MS, 20);
+        ck_assert_msg(ok, "call %s is %s at the simulator, want it ended", sid, last);
+}
+
+static size_t sim_count(void)
+{
+        json_object *all = sim_get("/sim/calls");
+        size_t n = json_object_array_length(json_object_object_get(all, "calls"));
+        json_object_put(all);
+        return n;
+}
+
+/* The leg the call's metadata records for supervisor user_id ("supervisors"), checking its
+ * mode (heap). */
+static char *session_leg(struct cc_service *svc, const char *token, const char *id,
+                         const char *user_id, const char *mode)
+{
+        json_object *all = call_meta(svc, token, id, "supervisors");
+        json_object *s = json_object_object_get(all, user_id);
+        ck_assert_msg(s && tt_str(s, "leg_sid"), "no session of %s in %s", user_id,
+                      json_object_to_json_string(all));
+        ck_assert_str_eq(tt_str(s, "mode"), mode);
+        char *leg = strdup(tt_str(s, "leg_sid"));
+        json_object_put(all);
+        return leg;
+}
+
+static void expect_session(struct cc_service *svc, const char *token, const char *id,
+                           const char *user_id, const char *mode, const char *leg_sid)
+{
+        char *leg = session_leg(svc, token, id, user_id, mode);
+        ck_assert_str_eq(leg, leg_sid);
+        free(leg);
+}
+
+/* action by the caller of token, dialling endpoint (with message for a whisper): the new leg,
+ * once it plays the call's conference (heap). */
+static char *join(struct cc_service *svc, const char *token, const char *id, const char *action,
+                  const char *endpoint, const char *message)
+{
+        char body[256], conf[80];
+        snprintf(body, sizeof(body), "{\"endpoint\":\"%s\"%s%s%s}", endpoint,
+                 message ? ",\"message\":\"" : "", message ? message : "", message ? "\"" : "");
+        struct tt_resp r;
+        act(svc, token, id, action, NULL, body, &r);
+        tt_expect(&r, 200, NULL);
+        tt_resp_fini(&r);
+        char *leg = sim_leg_to(endpoint);
+        snprintf(conf, sizeof(conf), ">cc-%s</Conference>", id);
+        wait_sim_twiml(leg, conf);
+        return leg;
+}
+
+START_TEST(telephony_supervisor_one_leg_per_supervisor)
+{
+        sim_start(50, 60000);
+        struct cc_service *svc = start_reachable();
+        struct tt_caller admin, a, b, agent;
+        tt_caller(&admin, NULL, "ADMIN");
+        tt_caller(&a, admin.org_id, "SUPERVISOR");
+        tt_caller(&b, admin.org_id, "SUPERVISOR");
+        tt_caller(&agent, admin.org_id, "AGENT");
+        char *customer;
+        char *id = live_call(svc, &admin, &agent, &customer);
+        agent_leg(admin.org_id, agent.user_id, id, AGENT_SID);
+
+        /* A listens, B listens, A barges in: A's listening leg goes, B's stays */
+        char *a1 = join(svc, a.token, id, "monitor", "+15550300011", NULL);
+        char *b1 = join(svc, b.token, id, "monitor", "+15550300021", NULL);
+        char *a2 = join(svc, a.token, id, "barge-in", "+15550300012", NULL);
+        wait_sim_ended(a1);
+        expect_sim_status(b1, "in-progress");
+        expect_session(svc, a.token, id, a.user_id, "barge-in", a2);
+        expect_session(svc, a.token, id, b.user_id, "monitor", b1);
+        /* A coaches: A's barge-in leg goes */
+        char *a3 = join(svc, a.token, id, "whisper", "+15550300013", "Offer the discount");
+        wait_sim_ended(a2);
+        expect_sim_status(b1, "in-progress");
+        /* B barges in: B's listening leg goes, A's coaching stays */
+        char *b2 = join(svc, b.token, id, "barge-in", "+15550300022", NULL);
+        wait_sim_ended(b1);
+        expect_sim_status(a3, "in-progress");
+
+        /* A whispers again after B acted: A's own coach leg is reused, nothing is dialled */
+        size_t before = sim_count();
+        expect_act(svc, a.token, id, "whisper", "{\"message\":\"Now close it\"}", 200, NULL);
+        ck_assert_uint_eq(sim_count(), before);
+        expect_sim_status(a3, "in-progress");
+        expect_session(svc, a.token, id, a.user_id, "whisper", a3);
+        expect_session(svc, a.token, id, b.user_id, "barge-in", b2);
+        /* "supervisor" is the most recent session, as supervisor_id is its supervisor */
+        json_object *s = call_meta(svc, a.token, id, "supervisor");
+        ck_assert_str_eq(tt_str(s, "user_id"), a.user_id);
+        ck_assert_str_eq(tt_str(s, "mode"), "whisper");
+        ck_assert_str_eq(tt_str(s, "leg_sid"), a3);
+        ck_assert_str_eq(tt_str(s, "coach_sid"), AGENT_SID);
+        json_object_put(s);
+        expect_supervisor(svc, agent.token, id, a.user_id);
+
+        /* end: every supervisor's leg is hung up, not only the last one's */
+        expect_act(svc, b.token, id, "end", NULL, 200, NULL);
+        wait_sim_status(customer, "completed");
+        wait_sim_status(a3, "completed");
+        wait_sim_status(b2, "completed");
+        wait_call_status(svc, a.token, id, "COMPLETED");
+
+        free(a1);
+        free(a2);
+        free(a3);
+        free(b1);
+        free(b2);
+        free(customer);
+        free(id);
+        tt_caller_fini(&admin);
+        tt_caller_fini(&a);
+        tt_caller_fini(&b);
+        tt_caller_fini(&agent);
+        cc_service_stop(svc);
+        sim_stop();
+}
+END_TEST
+
+/* ---- requests at once ---- */
+
+/* The test holding the call's row lock, as a request does: the service's requests that need it
+ * queue behind, whatever they did before (read, dial). */
+struct row_lock {
+        struct cc_db_pool *pool;
+        struct cc_db_conn *conn;
+        char pid[16];
+};
+
+static void lock_call(struct row_lock *l, const char *id)
+{
+        l->pool = cc_test_pool(tt_schema, 2, 5000);
+        l->conn = cc_test_acquire(l->pool);
+        const char *p[] = {id};
+        cc_test_exec(l->conn, "BEGIN", 0, NULL);
+        cc_test_exec(l->conn, "SELECT 1 FROM calls WHERE id = $1 FOR UPDATE", 1, p);
+        cc_test_query_value(l->conn, "SELECT pg_backend_pid()::text", NULL, l->pid, sizeof(l->pid));
+}
+
+/* Waits until at least n sessions wait for the lock, directly or behind one another. */
+static void wait_queued(struct row_lock *l, long long n)
+{
+        static const char sql[] =
+            "WITH RECURSIVE w(pid) AS ("
+            "SELECT pid FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid)) UNION "
+            "SELECT a.pid FROM pg_stat_activity a JOIN w ON w.pid = ANY(pg_blocking_pids(a.pid))"
+            ") SELECT count(*) FROM w";
+        long long got = 0;
+        bool ok =
+            CC_TEST_WAIT((got = cc_test_pool_query_int(l->pool, sql, l->pid)) >= n, WAIT_MS, 10);
+        ck_assert_msg(ok, "%lld requests wait for the call, want %lld", got, n);
+}
+
+static void unlock_call(struct row_lock *l)
+{
+        cc_test_exec(l->conn, "COMMIT", 0, NULL);
+        cc_db_release(l->conn);
+        cc_db_pool_free(l->pool);
+}
+
+/* A request in a thread of its own. */
+struct bg_act {
+        pthread_t thread;
+        struct cc_service *svc;
+        const char *token, *id, *action, *body;
+        long status;
+};
+
+static void *bg_run(void *arg)
+{
+        struct bg_act *b = arg;
+        b->status = act(b->svc, b->token, b->id, b->action, NULL, b->body, NULL);
+        return NULL;
+}
+
+static void bg_start(struct bg_act *b, struct cc_service *svc, const char *token, const char *id,
+                     const char *action, const char *body)
+{
+        *b = (struct bg_act){.svc = svc, .token = token, .id = id, .action = action, .body = body};
+        ck_assert_int_eq(pthread_create(&b->thread, NULL, bg_run, b), 0);
+}
+
+static long bg_join(struct bg_act *b)
+{
+        ck_assert_int_eq(pthread_join(b->thread, NULL), 0);
+        return b->status;
+}
+
+/* tt_start_reachable with threads to spare: a request held behind the test's lock keeps its
+ * server thread (and any connection that thread accepted), and the next request and the
+ * simulator's callbacks need others. */
+static struct cc_service *start_wide(void)
+{
+        tt_env(sim_base, TT_SIM_AC, TT_SIM_TOK);
+        setenv("CC_HTTP_THREADS", "6", 1);
+        char port_s[16], base[64];
+        int port = cc_test_free_port();
+        snprintf(port_s, sizeof(port_s), "%d", port);
+        snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+        setenv("CC_HTTP_PORT", port_s, 1);
+        setenv("CC_PUBLIC_BASE_URL", base, 1);
+        struct cc_service *svc = NULL;
+        char err[512];
+        ck_assert_msg(cc_service_start(&tt_def, &svc, err, sizeof(err)) == 0, "start: %s", err);
+        return svc;
+}
+
+static bool sim_ended(const char *sid)
+{
+        json_object *c = sim_call(sid);
+        const char *st = tt_str(c, "status");
+        bool ended = strcmp(st, "completed") == 0 || strcmp(st, "canceled") == 0;
+        json_object_put(c);
+        return ended;
+}
+
+/* Both requests dialled, then queued for the call: one of the two legs must have been hung up
+ * and the other recorded and still up. Returns the recorded one (heap). */
+static char *recorded_of_two(struct cc_service *svc, const struct tt_caller *c, const char *id,
+                             const char *mode, const char *to1, const char *to2)
+{
+        char *l1 = sim_leg_to(to1), *l2 = sim_leg_to(to2);
+        bool ok = CC_TEST_WAIT(sim_ended(l1) || sim_ended(l2), WAIT_MS, 20);
+        ck_assert_msg(ok, "both legs %s and %s are still up", l1, l2);
+        char *kept = strdup(sim_ended(l1) ? l2 : l1);
+        wait_sim_status(kept, "in-progress");
+        char *recorded = session_leg(svc, c->token, id, c->user_id, mode);
+        ck_assert_str_eq(recorded, kept);
+        free(recorded);
+        free(l1);
+        free(l2);
+        return kept;
+}
+
+START_TEST(telephony_supervisor_concurrent_requests)
+{
+        sim_start(50, 60000);
+        struct cc_service *svc = start_wide();
+        struct tt_caller admin, a, b, agent;
+        tt_caller(&admin, NULL, "ADMIN");
+        tt_caller(&a, admin.org_id, "SUPERVISOR");
+        tt_caller(&b, admin.org_id, "SUPERVISOR");
+        tt_caller(&agent, admin.org_id, "AGENT");
+        char *customer;
+        char *id = live_call(svc, &admin, &agent, &customer);
+        agent_leg(admin.org_id, agent.user_id, id, AGENT_SID);
+        struct row_lock l;
+        struct bg_act x, y;
+
+        /* two monitors of A, both dialled before either is recorded: one leg stays, the one it
+         * replaced is hung up */
+        lock_call(&l, id);
+        bg_start(&x, svc, a.token, id, "monitor", "{\"endpoint\":\"+15550400011\"}");
+        wait_queued(&l, 1);
+        bg_start(&y, svc, a.token, id, "monitor", "{\"endpoint\":\"+15550400012\"}");
+        wait_queued(&l, 2);
+        unlock_call(&l);
+        ck_assert_int_eq(bg_join(&x), 200);
+        ck_assert_int_eq(bg_join(&y), 200);
+        char *mon = recorded_of_two(svc, &a, id, "monitor", "+15550400011", "+15550400012");
+
+        /* two whispers of A, the same way: one coach leg, the monitor leg gone, both messages
+         * kept */
+        lock_call(&l, id);
+        bg_start(&x, svc, a.token, id, "whisper",
+                 "{\"endpoint\":\"+15550400013\",\"message\":\"first\"}");
+        wait_queued(&l, 1);
+        bg_start(&y, svc, a.token, id, "whisper",
+                 "{\"endpoint\":\"+15550400014\",\"message\":\"second\"}");
+        wait_queued(&l, 2);
+        unlock_call(&l);
+        ck_assert_int_eq(bg_join(&x), 200);
+        ck_assert_int_eq(bg_join(&y), 200);
+        char *coach = recorded_of_two(svc, &a, id, "whisper", "+15550400013", "+15550400014");
+        wait_sim_ended(mon);
+        json_object *ws = call_meta(svc, agent.token, id, "whispers");
+        ck_assert_uint_eq(json_object_array_length(ws), 2);
+        json_object_put(ws);
+
+        /* a whisper that would reuse the coach leg, queued behind a monitor of A that replaces
+         * it: the whisper dials a new coach leg */
+        lock_call(&l, id);
+        bg_start(&x, svc, a.token, id, "monitor", "{\"endpoint\":\"+15550400015\"}");
+        wait_queued(&l, 1);
+        bg_start(&y, svc, a.token, id, "whisper",
+                 "{\"endpoint\":\"+15550400016\",\"message\":\"third\"}");
+        wait_queued(&l, 2);
+        unlock_call(&l);
+        ck_assert_int_eq(bg_join(&x), 200);
+        ck_assert_int_eq(bg_join(&y), 200);
+        char *mon2 = sim_leg_to("+15550400015");
+        char *coach2 = sim_leg_to("+15550400016");
+        expect_session(svc, a.token, id, a.user_id, "whisper", coach2);
+        wait_sim_status(coach2, "in-progress");
+        wait_sim_ended(coach);
+        wait_sim_ended(mon2);
+        ws = call_meta(svc, agent.token, id, "whispers");
+        ck_assert_uint_eq(json_object_array_length(ws), 3);
+        ck_assert_str_eq(tt_str(json_object_array_get_idx(ws, 2), "message"), "third");
+        json_object_put(ws);
+
+        /* a barge-in of B recorded while end waits for the call: end hangs it up too */
+        lock_call(&l, id);
+        bg_start(&x, svc, b.token, id, "barge-in", "{\"endpoint\":\"+15550400017\"}");
+        wait_queued(&l, 1);
+        bg_start(&y, svc, a.token, id, "end", NULL);
+        wait_queued(&l, 2);
+        unlock_call(&l);
+        ck_assert_int_eq(bg_join(&x), 200);
+        ck_assert_int_eq(bg_join(&y), 200);
+        char *barge = sim_leg_to("+15550400017");
+        wait_sim_ended(barge);
+        wait_sim_ended(coach2);
+        wait_sim_status(customer, "completed");
+        wait_call_status(svc, a.token, id, "COMPLETED");
+
+        free(barge);
+        free(coach2);
+        free(mon2);
+        free(coach);
+        free(mon);
+        free(customer);
+        free(id);
+        tt_caller_fini(&admin);
+        tt_caller_fini(&a);
+        tt_caller_fini(&b);
         tt_caller_fini(&agent);
         cc_service_stop(svc);
         sim_stop();
@@ -765,6 +1129,8 @@ static Suite *suite(void)
         tcase_set_timeout(tc, 90);
         tcase_add_unchecked_fixture(tc, tt_suite_setup, tt_suite_teardown);
         tcase_add_test(tc, telephony_supervisor_actions_through_simulator);
+        tcase_add_test(tc, telephony_supervisor_one_leg_per_supervisor);
+        tcase_add_test(tc, telephony_supervisor_concurrent_requests);
         tcase_add_test(tc, telephony_supervisor_refusals);
         tcase_add_test(tc, telephony_supervisor_active_calls);
         tcase_add_test(tc, telephony_supervisor_summary);
