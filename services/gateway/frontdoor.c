@@ -245,6 +245,7 @@ const struct cc_http_route frontdoor_routes[] = {
     {"GET", "/api/analytics/calls", h_analytics, ANY, RAW},
     {"GET", "/api/analytics/agents", h_analytics, ANY, RAW},
     {"GET", "/api/analytics/campaigns", h_analytics, ANY, RAW},
+    {"GET", "/api/analytics/kpis", h_analytics, ANY, RAW},
     {"GET", "/api/dashboard/overview", h_analytics, ANY, RAW},
     {"GET", "/api/dashboard/stats", h_analytics, ANY, RAW},
     {"GET", "/api/dashboard/agent-performance", h_analytics, ANY, RAW},
