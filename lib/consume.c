@@ -6,13 +6,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cc/outbox.h"
 
 #define CONSUME_WAIT_MS 200
-#define RETRY_MIN_MS    100
-#define RETRY_MAX_MS    5000
+/* A batch takes what arrives within BATCH_WAIT_MS of the previous message, for at most
+ * BATCH_SPAN_US; after that only what is already fetched. Latency stays a few ms. */
+#define BATCH_WAIT_MS 2
+#define BATCH_SPAN_US 10000
+#define RETRY_MIN_MS  100
+#define RETRY_MAX_MS  5000
 /* A DLQ write not acknowledged by then is retried with the message (a duplicate in the DLQ at
  * worst), so a stuck cluster cannot stall a stop for longer than this. */
 #define DLQ_TIMEOUT_US  (5 * 1000000LL)
@@ -167,11 +172,16 @@ out:
         return r;
 }
 
+static bool config_ok(const struct cc_consumer_config *cfg)
+{
+        return cfg && cfg->service && cfg->pool && cfg->handler &&
+               cc_sql_identifier_valid(cfg->schema, SCHEMA_MAX);
+}
+
 static int consume(const struct cc_consumer_config *cfg, const void *value, size_t len,
                    const char *key, size_t key_len, enum outcome *ret_outcome)
 {
-        if (!cfg || !cfg->service || !cfg->pool || !cfg->handler ||
-            !cc_sql_identifier_valid(cfg->schema, SCHEMA_MAX))
+        if (!config_ok(cfg))
                 return -EINVAL;
         Cc__Events__V1__Envelope *env = cc_event_unpack(value, len);
         if (!env) {
@@ -191,6 +201,128 @@ int cc_consume_one(const struct cc_consumer_config *cfg, const void *value, size
 {
         enum outcome outcome;
         return consume(cfg, value, len, key, key_len, &outcome);
+}
+
+/* The decoded events in one pipelined transaction: BEGIN and one insert of every id (a round
+ * trip), the handler on each fresh one, COMMIT (a round trip). 0 with every outcome written, or
+ * a negative errno with nothing done. Any failure fails the whole batch: with statements in
+ * flight an error cannot be pinned on the event that caused it. */
+static int apply_batch(const struct cc_consumer_config *cfg, Cc__Events__V1__Envelope *const *envs,
+                       size_t n, enum outcome *outcomes)
+{
+        struct cc_db_conn *conn = NULL;
+        PGresult *res = NULL;
+        bool *fresh = cc_xcalloc(n, sizeof(*fresh));
+        /* The ids were checked by cc_event_unpack: plain uuids, safe in an array literal. */
+        struct cc_strbuf ids = {0};
+        cc_strbuf_puts(&ids, "{");
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        cc_strbuf_puts(&ids, ",");
+                cc_strbuf_puts(&ids, envs[i]->event_id);
+        }
+        cc_strbuf_puts(&ids, "}");
+        char *sql = cc_xasprintf("INSERT INTO \"%s\".processed_events (event_id) "
+                                 "SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING "
+                                 "RETURNING event_id::text",
+                                 cfg->schema);
+        const char *params[] = {ids.data};
+        int r = cc_db_acquire(cfg->pool, &conn);
+        if (r < 0)
+                goto out;
+        r = cc_db_pipeline_begin(conn);
+        if (r < 0)
+                goto out;
+        r = cc_db_begin(conn);
+        if (r < 0)
+                goto out;
+        /* Every id goes in first, as in apply_event: a concurrent delivery waits on the row
+         * locks and then sees duplicates. An id twice in the batch comes back once. */
+        r = cc_db_exec(conn, sql, 1, params, &res);
+        if (r < 0)
+                goto out;
+        for (int row = 0; row < PQntuples(res); row++) {
+                const char *id = PQgetvalue(res, row, 0);
+                for (size_t i = 0; i < n; i++) {
+                        if (!fresh[i] && strcasecmp(envs[i]->event_id, id) == 0) {
+                                fresh[i] = true;
+                                break;
+                        }
+                }
+        }
+        PQclear(res);
+        for (size_t i = 0; i < n; i++) {
+                if (!fresh[i]) {
+                        outcomes[i] = DUPLICATE;
+                        continue;
+                }
+                r = cfg->handler(conn, envs[i], cfg->userdata);
+                if (r != 0) {
+                        r = r < 0 ? r : -EIO;
+                        goto out;
+                }
+                outcomes[i] = APPLIED;
+        }
+        r = cc_db_commit(conn);
+        if (r == 0)
+                /* Committed: leaving pipeline mode cannot undo that, and release would end it. */
+                (void)!cc_db_pipeline_end(conn);
+out:
+        if (r < 0 && conn)
+                cc_db_rollback(conn);
+        cc_db_release(conn);
+        free(sql);
+        cc_strbuf_fini(&ids);
+        free(fresh);
+        return r;
+}
+
+/* One transaction for the batch when every message decodes, else (or when it fails) one per
+ * message, in order, up to the first that fails. Returns how many leading messages are done
+ * (their outcomes written), or the first one's error when none is. */
+static int consume_batch(const struct cc_consumer_config *cfg, const struct cc_kafka_message *msgs,
+                         size_t n, enum outcome *outcomes)
+{
+        if (!config_ok(cfg))
+                return -EINVAL;
+        if (n > CC_CONSUME_BATCH_LIMIT)
+                n = CC_CONSUME_BATCH_LIMIT;
+        if (n > 1) {
+                Cc__Events__V1__Envelope **envs = cc_xcalloc(n, sizeof(*envs));
+                bool decoded = true;
+                for (size_t i = 0; i < n; i++) {
+                        envs[i] = cc_event_unpack(msgs[i].value, msgs[i].value_len);
+                        decoded = decoded && envs[i];
+                }
+                /* An undecodable message goes to the DLQ on the single path below. */
+                int r = decoded ? apply_batch(cfg, envs, n, outcomes) : -EBADMSG;
+                for (size_t i = 0; i < n; i++)
+                        cc_event_free(envs[i]);
+                free(envs);
+                if (r == 0)
+                        return (int)n;
+        }
+        for (size_t i = 0; i < n; i++) {
+                int r = consume(cfg, msgs[i].value, msgs[i].value_len, msgs[i].key, msgs[i].key_len,
+                                &outcomes[i]);
+                if (r < 0)
+                        return i > 0 ? (int)i : r;
+        }
+        return (int)n;
+}
+
+int cc_consume_batch(const struct cc_consumer_config *cfg, const struct cc_kafka_message *msgs,
+                     size_t n)
+{
+        if (n == 0)
+                return 0;
+        if (!msgs)
+                return -EINVAL;
+        enum outcome *outcomes =
+            cc_xcalloc(n < CC_CONSUME_BATCH_LIMIT ? n : CC_CONSUME_BATCH_LIMIT, sizeof(*outcomes));
+        int r = consume_batch(cfg, msgs, n, outcomes);
+        free(outcomes);
+        return r;
 }
 
 /* Sleeps ms or until stopped. */
@@ -225,43 +357,76 @@ static void count(struct cc_consumer *c, enum outcome outcome)
         }
 }
 
+/* Fills msgs[1..max) with what arrives soon after msgs[0]; returns the batch's size. */
+static size_t collect_batch(struct cc_consumer *c, struct cc_kafka_message *msgs, size_t max)
+{
+        int64_t until = cc_monotonic_us() + BATCH_SPAN_US;
+        size_t n = 1;
+        while (n < max) {
+                int wait = cc_monotonic_us() < until ? BATCH_WAIT_MS : 0;
+                if (cc_kafka_consume(c->kc, wait, &msgs[n]) < 0)
+                        break;
+                n++;
+        }
+        return n;
+}
+
 static void *consumer_main(void *arg)
 {
         struct cc_consumer *c = arg;
+        size_t max = c->cfg.batch_max <= 0                       ? CC_CONSUME_BATCH_DEFAULT
+                     : c->cfg.batch_max > CC_CONSUME_BATCH_LIMIT ? CC_CONSUME_BATCH_LIMIT
+                                                                 : (size_t)c->cfg.batch_max;
+        struct cc_kafka_message *msgs = cc_xcalloc(max, sizeof(*msgs));
+        enum outcome *outcomes = cc_xcalloc(max, sizeof(*outcomes));
         int64_t next_lag = 0;
         while (!atomic_load(&c->stop)) {
                 if (cc_monotonic_us() >= next_lag) {
                         atomic_store(&c->lag, cc_kafka_consumer_lag(c->kc));
                         next_lag = cc_monotonic_us() + LAG_INTERVAL_US;
                 }
-                struct cc_kafka_message msg;
-                int r = cc_kafka_consume(c->kc, CONSUME_WAIT_MS, &msg);
+                int r = cc_kafka_consume(c->kc, CONSUME_WAIT_MS, &msgs[0]);
                 if (r == -EAGAIN)
                         continue;
                 if (r < 0) {
                         consumer_sleep(c, RETRY_MIN_MS);
                         continue;
                 }
+                size_t n = collect_batch(c, msgs, max);
                 /* A message that fails transiently (database down, a handler's -EIO) is
-                 * retried in place: moving on would store a later offset past it. On stop its
-                 * offset stays unstored and the group delivers it again. */
+                 * retried alone, in place: moving on would store a later offset past it. On
+                 * stop the offsets not stored yet stay so and the group delivers them again. */
+                size_t done = 0;
+                bool retrying = false;
                 int backoff = RETRY_MIN_MS;
-                for (;;) {
-                        enum outcome outcome;
-                        r = consume(&c->cfg, msg.value, msg.value_len, msg.key, msg.key_len,
-                                    &outcome);
-                        if (r == 0) {
-                                count(c, outcome);
-                                cc_kafka_message_store(c->kc, &msg);
-                                break;
+                while (done < n) {
+                        size_t want = retrying ? 1 : n - done;
+                        r = consume_batch(&c->cfg, msgs + done, want, outcomes + done);
+                        size_t k = r > 0 ? (size_t)r : 0;
+                        /* Only now, after the commit, and in the order they came. */
+                        for (size_t i = done; i < done + k; i++) {
+                                count(c, outcomes[i]);
+                                cc_kafka_message_store(c->kc, &msgs[i]);
+                        }
+                        done += k;
+                        if (k == want) {
+                                retrying = false;
+                                backoff = RETRY_MIN_MS;
+                                continue;
                         }
                         if (atomic_load(&c->stop))
                                 break;
+                        if (k > 0)
+                                backoff = RETRY_MIN_MS;
+                        retrying = true;
                         consumer_sleep(c, backoff);
                         backoff = backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
                 }
-                cc_kafka_message_release(&msg);
+                for (size_t i = 0; i < n; i++)
+                        cc_kafka_message_release(&msgs[i]);
         }
+        free(outcomes);
+        free(msgs);
         return NULL;
 }
 

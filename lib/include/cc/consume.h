@@ -1,7 +1,13 @@
 /* Idempotent consumer: each Kafka message is decoded as an event envelope and handed to the
  * service's handler inside a database transaction that also records the event id in
  * <schema>.processed_events. A duplicate is skipped; a message that cannot be decoded goes to
- * cc.dlq.<service>; the offset is stored only after the transaction commits. */
+ * cc.dlq.<service>; the offset is stored only after the transaction commits.
+ *
+ * Messages already fetched are applied several to a transaction (batch_max), pipelined: the
+ * handler's statements whose results it does not take are only sent (cc_db_pipeline_begin), so
+ * their errors may surface at a later statement. Any failure in a batch rolls all of it back and
+ * the same messages are applied again one per transaction, unpipelined, where each error is the
+ * handler's own: a rejected message is dead-lettered alone and a transient error retried. */
 #pragma once
 
 #include "cc/db.h"
@@ -26,7 +32,13 @@ struct cc_consumer_config {
         cc_consume_handler_fn handler;
         void *userdata;
         const char *const *extra_conf; /* librdkafka overrides, may be NULL */
+        /* Most messages applied in one transaction: 0 for CC_CONSUME_BATCH_DEFAULT, 1 for one
+         * per transaction. A batch closes early when no message is waiting. */
+        int batch_max;
 };
+
+#define CC_CONSUME_BATCH_DEFAULT 256
+#define CC_CONSUME_BATCH_LIMIT   4096
 
 struct cc_consumer;
 
@@ -47,3 +59,10 @@ int64_t cc_consumer_lag(struct cc_consumer *c);
  * its offset may be stored; negative errno when it must be retried. */
 int cc_consume_one(const struct cc_consumer_config *cfg, const void *value, size_t len,
                    const char *key, size_t key_len) CC_MUSTCHECK;
+/* The batch step the thread runs on the messages it fetched (only value and key are read; at
+ * most CC_CONSUME_BATCH_LIMIT), exposed for tests: applied in one transaction, or one by one
+ * after a failure. Stores no offsets. Returns how many leading messages are done with (n when
+ * all are): their effects are committed and their offsets may be stored; the rest must be
+ * retried. A negative errno when not even the first one is done. */
+int cc_consume_batch(const struct cc_consumer_config *cfg, const struct cc_kafka_message *msgs,
+                     size_t n) CC_MUSTCHECK;
