@@ -25,7 +25,8 @@ int an_apply(struct cc_db_conn *conn, const Cc__Events__V1__Envelope *env,
 int an_rollup_call(struct cc_db_conn *conn, const char *org_id,
                    const Cc__Events__V1__CallEnded *e) CC_MUSTCHECK;
 /* Adds [from_ms, to_ms) spent by an agent (user id) in status ("AVAILABLE", "BUSY", "WRAP_UP",
- * "BREAK", "TRAINING", "OFFLINE") to agent_rollups, split at bucket boundaries. */
+ * "BREAK", "TRAINING", "OFFLINE") to agent_rollups, split at bucket boundaries, and the same
+ * to the organization's total (the rows of the nil user id). -EBADMSG for a nil user id. */
 int an_rollup_agent_time(struct cc_db_conn *conn, const char *org_id, const char *user_id,
                          const char *status, int64_t from_ms, int64_t to_ms) CC_MUSTCHECK;
 

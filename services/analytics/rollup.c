@@ -191,16 +191,25 @@ int an_rollup_call(struct cc_db_conn *conn, const char *org_id, const Cc__Events
 static const char *const agent_statuses[] = {"AVAILABLE", "BUSY",     "WRAP_UP",
                                              "BREAK",     "TRAINING", "OFFLINE"};
 
+/* The organization's total agent time: every slice is added under the agent's user id and
+ * again under this one, so an organization-wide read is a scan of one user's rows rather than of
+ * every agent's. No user has it (the writer refuses it as an agent's id). */
+#define ORG_TOTAL_USER "00000000-0000-0000-0000-000000000000"
+
 /* $3 picks the column (agent_statuses' order); every row of the interval goes to the same one.
- * Rows come from three parallel arrays: grain, bucket (epoch seconds), seconds. */
+ * Rows come from three parallel arrays: grain, bucket (epoch seconds), seconds, each written for
+ * the agent and for the organization's total. Rows are locked in key order (user, grain,
+ * bucket), the total's first, so two consumers adding to the same rows never deadlock. */
 static const char agent_sql[] =
     "INSERT INTO agent_rollups AS r (org_id, user_id, grain, bucket, available_s, busy_s, "
     "wrap_up_s, break_s, training_s, offline_s) "
-    "SELECT $1::uuid, $2::uuid, x.grain, to_timestamp(x.bucket), "
+    "SELECT $1::uuid, u.id, x.grain, to_timestamp(x.bucket), "
     "CASE WHEN $3::int = 0 THEN x.s ELSE 0 END, CASE WHEN $3::int = 1 THEN x.s ELSE 0 END, "
     "CASE WHEN $3::int = 2 THEN x.s ELSE 0 END, CASE WHEN $3::int = 3 THEN x.s ELSE 0 END, "
     "CASE WHEN $3::int = 4 THEN x.s ELSE 0 END, CASE WHEN $3::int = 5 THEN x.s ELSE 0 END "
     "FROM unnest($4::\"char\"[], $5::bigint[], $6::bigint[]) AS x (grain, bucket, s) "
+    "CROSS JOIN (VALUES ($2::uuid), ('" ORG_TOTAL_USER "'::uuid)) AS u (id) "
+    "ORDER BY u.id, x.grain, x.bucket "
     "ON CONFLICT (org_id, user_id, grain, bucket) DO UPDATE SET "
     "available_s = r.available_s + EXCLUDED.available_s, busy_s = r.busy_s + EXCLUDED.busy_s, "
     "wrap_up_s = r.wrap_up_s + EXCLUDED.wrap_up_s, break_s = r.break_s + EXCLUDED.break_s, "
@@ -229,6 +238,10 @@ int an_rollup_agent_time(struct cc_db_conn *conn, const char *org_id, const char
                         col = (int)i;
         if (col < 0)
                 return -EINVAL;
+        /* The total's id as an agent's would add its time to the total twice (and the statement
+         * would update one row twice): a permanent fault of the event, not a retryable one. */
+        if (!user_id || strcmp(user_id, ORG_TOTAL_USER) == 0)
+                return -EBADMSG;
         if (to_ms - from_ms > AGENT_SPAN_MAX_MS)
                 from_ms = to_ms - AGENT_SPAN_MAX_MS;
         if (round_s(to_ms) <= round_s(from_ms))

@@ -15,9 +15,10 @@
 #define CALL_COLUMNS(X)                                                                            \
         X(calls)                                                                                   \
         X(inbound)                                                                                 \
-        X(outbound) X(completed) X(failed) X(no_answer) X(busy) X(canceled) X(answered) X(handled) \
-            X(queued) X(queued_answered) X(within_sl) X(abandoned) X(duration_sum)                 \
-                X(completed_duration_sum) X(talk_sum) X(hold_sum) X(wrap_sum) X(answered_wait_sum)
+        X(outbound)                                                                                \
+        X(completed) X(failed) X(no_answer) X(busy) X(canceled) X(answered) X(handled) X(queued)   \
+            X(queued_answered) X(within_sl) X(abandoned) X(duration_sum) X(completed_duration_sum) \
+                X(talk_sum) X(hold_sum) X(wrap_sum) X(answered_wait_sum)
 #define AGENT_COLUMNS(X) X(available_s) X(busy_s) X(wrap_up_s) X(break_s) X(training_s) X(offline_s)
 #define NCALL_SUMS       20
 
@@ -48,9 +49,14 @@
 
 static const char call_counts_sql[] =
     PER_PERIOD("call_rollups", CALL_COLUMNS, "r.dim = $6 AND r.dim_id = $7 AND ");
-static const char agent_time_sql[] = PER_PERIOD("agent_rollups", AGENT_COLUMNS, "");
-static const char agent_time_one_sql[] =
-    PER_PERIOD("agent_rollups", AGENT_COLUMNS, "r.user_id = $6 AND ");
+/* The organization's agent time is the total the writer keeps under the nil user id
+ * (rollup.c): one row per bucket however many agents there are. An agent's own read never
+ * returns that row, whatever id it is given. */
+#define ORG_TOTAL_USER "'00000000-0000-0000-0000-000000000000'::uuid"
+static const char agent_time_sql[] =
+    PER_PERIOD("agent_rollups", AGENT_COLUMNS, "r.user_id = " ORG_TOTAL_USER " AND ");
+static const char agent_time_one_sql[] = PER_PERIOD(
+    "agent_rollups", AGENT_COLUMNS, "r.user_id = $6 AND r.user_id <> " ORG_TOTAL_USER " AND ");
 
 /* Users with their calls over the window: one index range scan per user and segment. */
 #define USER_COUNTS(WHERE, ORDER)                                                                  \

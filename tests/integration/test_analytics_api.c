@@ -160,17 +160,20 @@ static void add_call(const struct tcall *c)
         free(values);
 }
 
-/* Seconds an agent spent in a status, in the buckets of `at` at every grain. */
+/* Seconds an agent spent in a status, in the buckets of `at` at every grain, for the agent and
+ * for the organization's total (the nil user id), as the rollup writer adds them. */
 static void agent_time(const char *org, const char *user_id, const char *at, const char *column,
                        int seconds)
 {
-        char q[512], s[16];
+        char q[640], s[16];
         snprintf(s, sizeof(s), "%d", seconds);
         snprintf(q, sizeof(q),
                  "INSERT INTO agent_rollups AS r (org_id, user_id, grain, bucket, %s) "
-                 "SELECT $1, $2, g.grain::\"char\", date_trunc(g.unit, $3::timestamptz AT TIME "
+                 "SELECT $1, u.id, g.grain::\"char\", date_trunc(g.unit, $3::timestamptz AT TIME "
                  "ZONE 'UTC') AT TIME ZONE 'UTC', $4 FROM (VALUES ('m', 'minute'), ('h', 'hour'), "
-                 "('d', 'day')) AS g(grain, unit) ON CONFLICT (org_id, user_id, grain, bucket) DO "
+                 "('d', 'day')) AS g(grain, unit) CROSS JOIN (VALUES ($2::uuid), "
+                 "('00000000-0000-0000-0000-000000000000'::uuid)) AS u(id) "
+                 "ON CONFLICT (org_id, user_id, grain, bucket) DO "
                  "UPDATE SET %s = r.%s + EXCLUDED.%s",
                  column, column, column, column);
         const char *p[] = {org, user_id, at, s};
@@ -613,6 +616,9 @@ START_TEST(analytics_api_kpis)
         expect(item(p, 0), "total=1 handled=1 aht=120.0 available_seconds=600 occupancy=16.67");
         expect(item(p, 2), "total=0 occupancy=0.0");
         expect(member(d, "summary"), "total=3 handled=2 aht=93.0 occupancy=20.22");
+        json_object_put(d);
+        /* the organization's total agent time is kept under the nil id, which is nobody's */
+        d = get(sup, 404, "/api/analytics/kpis?agent_id=00000000-0000-0000-0000-000000000000");
         json_object_put(d);
 
         d = get(sup, 200,

@@ -26,9 +26,12 @@
 #define USER_A  "0b000000-0000-4000-8000-00000000000a"
 #define USER_B  "0b000000-0000-4000-8000-00000000000b"
 #define AGENT_A "0c000000-0000-4000-8000-00000000000a"
-#define Q1      "0d000000-0000-4000-8000-000000000001"
-#define Q2      "0d000000-0000-4000-8000-000000000002"
-#define CAMP    "0e000000-0000-4000-8000-000000000001"
+#define AGENT_B "0c000000-0000-4000-8000-00000000000b"
+/* The user id under which agent_rollups keeps the organization's total (rollup.c). */
+#define TOTAL "00000000-0000-0000-0000-000000000000"
+#define Q1    "0d000000-0000-4000-8000-000000000001"
+#define Q2    "0d000000-0000-4000-8000-000000000002"
+#define CAMP  "0e000000-0000-4000-8000-000000000001"
 
 #define ST(x) CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_##x
 #define AS(x) CC__EVENTS__V1__AGENT_STATUS__AGENT_STATUS_##x
@@ -479,17 +482,47 @@ END_TEST
 
 /* ---- agents ---- */
 
-static const char agent_sql[] =
+/* key: "<user id>:<grain>:<bucket>" */
+static const char agent_row_sql[] =
     "SELECT concat_ws(' ', available_s, busy_s, wrap_up_s, break_s, training_s, offline_s) "
-    "FROM agent_rollups WHERE org_id = '" ORG "' AND user_id = '" USER_A
-    "' AND concat_ws(':', grain, "
+    "FROM agent_rollups WHERE org_id = '" ORG "' AND concat_ws(':', user_id, grain, "
     "to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')) = $1";
+
+static void expect_user_row(struct cc_db_pool *pool, const char *user, const char *key,
+                            const char *want)
+{
+        char got[128], k[96];
+        snprintf(k, sizeof(k), "%s:%s", user, key);
+        at_value(pool, agent_row_sql, k, got, sizeof(got));
+        ck_assert_msg(strcmp(got, want) == 0, "%s: got \"%s\", want \"%s\"", k, got, want);
+}
 
 static void expect_agent_row(struct cc_db_pool *pool, const char *key, const char *want)
 {
-        char got[128];
-        at_value(pool, agent_sql, key, got, sizeof(got));
-        ck_assert_msg(strcmp(got, want) == 0, "%s: got \"%s\", want \"%s\"", key, got, want);
+        expect_user_row(pool, USER_A, key, want);
+}
+
+/* The organization's total rows hold, at every grain and bucket, exactly the sum of its agents'
+ * rows: no bucket of an agent without a total, no total without an agent, no counter apart.
+ * Returns how many total rows were compared; each grain must have some. */
+static const char total_mismatch_sql[] =
+    "WITH a AS (SELECT org_id, grain, bucket, sum(available_s) AS av, sum(busy_s) AS bu, "
+    "sum(wrap_up_s) AS wr, sum(break_s) AS br, sum(training_s) AS tr, sum(offline_s) AS di "
+    "FROM agent_rollups WHERE user_id <> '" TOTAL "' GROUP BY 1, 2, 3), "
+    "t AS (SELECT org_id, grain, bucket, available_s AS av, busy_s AS bu, wrap_up_s AS wr, "
+    "break_s AS br, training_s AS tr, offline_s AS di FROM agent_rollups WHERE user_id = '" TOTAL
+    "') SELECT count(*) FROM a FULL JOIN t USING (org_id, grain, bucket) "
+    "WHERE (a.av, a.bu, a.wr, a.br, a.tr, a.di) IS DISTINCT FROM "
+    "(t.av, t.bu, t.wr, t.br, t.tr, t.di)";
+
+static void expect_total_is_sum(struct cc_db_pool *pool)
+{
+        ck_assert_int_eq(sql_int(pool, total_mismatch_sql, NULL), 0);
+        ck_assert_int_eq(sql_int(pool,
+                                 "SELECT count(DISTINCT grain) FROM agent_rollups WHERE user_id "
+                                 "= '" TOTAL "'",
+                                 NULL),
+                         3);
 }
 
 START_TEST(analytics_apply_agent_time_split_at_boundaries)
@@ -500,7 +533,11 @@ START_TEST(analytics_apply_agent_time_split_at_boundaries)
         at_ev_agent(&busy, ORG, AGENT_A, USER_A, AS(BUSY), AS(AVAILABLE), 160, AT(11, 1, 10) + 900);
         /* BUSY until 11:05:00.900 (230 s); it arrives first. */
         at_ev_agent(&wrap, ORG, AGENT_A, USER_A, AS(WRAP_UP), AS(BUSY), 230, AT(11, 5, 0) + 900);
+        /* Another agent, AVAILABLE from 11:00:00 to 11:02:00 (120 s). */
+        struct at_event brk;
+        at_ev_agent(&brk, ORG, AGENT_B, USER_B, AS(BREAK), AS(AVAILABLE), 120, AT(11, 2, 0));
         at_apply_ok(pool, &wrap);
+        at_apply_ok(pool, &brk);
         at_apply_ok(pool, &busy);
 
         expect_agent_row(pool, "m:2025-03-10 10:58", "29 0 0 0 0 0");
@@ -512,6 +549,16 @@ START_TEST(analytics_apply_agent_time_split_at_boundaries)
         expect_agent_row(pool, "h:2025-03-10 10:00", "89 0 0 0 0 0");
         expect_agent_row(pool, "h:2025-03-10 11:00", "71 230 0 0 0 0");
         expect_agent_row(pool, "d:2025-03-10 00:00", "160 230 0 0 0 0");
+        expect_user_row(pool, USER_B, "m:2025-03-10 11:01", "60 0 0 0 0 0");
+        expect_user_row(pool, USER_B, "h:2025-03-10 11:00", "120 0 0 0 0 0");
+        /* The organization's total adds both agents up, bucket by bucket. */
+        expect_user_row(pool, TOTAL, "m:2025-03-10 10:59", "60 0 0 0 0 0");
+        expect_user_row(pool, TOTAL, "m:2025-03-10 11:01", "71 49 0 0 0 0");
+        expect_user_row(pool, TOTAL, "m:2025-03-10 11:02", "0 60 0 0 0 0");
+        expect_user_row(pool, TOTAL, "h:2025-03-10 10:00", "89 0 0 0 0 0");
+        expect_user_row(pool, TOTAL, "h:2025-03-10 11:00", "191 230 0 0 0 0");
+        expect_user_row(pool, TOTAL, "d:2025-03-10 00:00", "280 230 0 0 0 0");
+        expect_total_is_sum(pool);
         /* The presence row is the newest change, whichever came last. */
         char got[256];
         ck_assert_str_eq(at_value(pool,
@@ -544,6 +591,8 @@ START_TEST(analytics_apply_agent_time_rounding_keeps_totals)
         expect_agent_row(pool, "m:2025-03-10 11:01", "0 0 0 10 0 0");
         ck_assert_int_eq(
             sql_int(pool, "SELECT max(break_s) FROM agent_rollups WHERE grain = 'm'", NULL), 60);
+        expect_user_row(pool, TOTAL, "d:2025-03-10 00:00", "0 0 0 130 0 0");
+        expect_total_is_sum(pool);
         cc_db_pool_free(pool);
 }
 END_TEST
@@ -555,12 +604,22 @@ START_TEST(analytics_apply_agent_time_long_interval_is_clamped)
         /* 40 days offline: the last 31 are kept, the older time dropped. */
         ck_assert_int_eq(an_rollup_agent_time(conn, ORG, USER_A, "OFFLINE", T0 - 40 * DAY, T0), 0);
         cc_db_release(conn);
-        ck_assert_int_eq(
-            sql_int(pool, "SELECT sum(offline_s) FROM agent_rollups WHERE grain = 'd'", NULL),
-            31 * 86400);
-        ck_assert_int_eq(
-            sql_int(pool, "SELECT sum(offline_s) FROM agent_rollups WHERE grain = 'm'", NULL),
-            31 * 86400);
+        ck_assert_int_eq(sql_int(pool,
+                                 "SELECT sum(offline_s) FROM agent_rollups WHERE grain = 'd' "
+                                 "AND user_id = $1",
+                                 USER_A),
+                         31 * 86400);
+        ck_assert_int_eq(sql_int(pool,
+                                 "SELECT sum(offline_s) FROM agent_rollups WHERE grain = 'm' "
+                                 "AND user_id = $1",
+                                 USER_A),
+                         31 * 86400);
+        ck_assert_int_eq(sql_int(pool,
+                                 "SELECT sum(offline_s) FROM agent_rollups WHERE grain = 'h' "
+                                 "AND user_id = $1",
+                                 TOTAL),
+                         31 * 86400);
+        expect_total_is_sum(pool);
         char got[64];
         ck_assert_str_eq(at_value(pool,
                                   "SELECT to_char(min(bucket) AT TIME ZONE 'UTC', "
@@ -580,6 +639,8 @@ START_TEST(analytics_apply_agent_duplicates_count_once)
         at_consume(pool, &ev);
         at_consume(pool, &ev);
         expect_agent_row(pool, "h:2025-03-10 12:00", "0 0 0 600 0 0");
+        expect_user_row(pool, TOTAL, "h:2025-03-10 12:00", "0 0 0 600 0 0");
+        expect_total_is_sum(pool);
         ck_assert_int_eq(sql_int(pool, "SELECT count(*) FROM processed_events", NULL), 1);
         cc_db_pool_free(pool);
 }
@@ -708,6 +769,12 @@ START_TEST(analytics_apply_refuses_bad_events)
         ck_assert_int_eq(at_apply(pool, &ev.env), -EBADMSG); /* no user */
         at_ev_agent(&ev, ORG, AGENT_A, USER_A, AS(UNSPECIFIED), AS(AVAILABLE), 10, AT(11, 0, 0));
         ck_assert_int_eq(at_apply(pool, &ev.env), -EBADMSG); /* no status */
+        /* The total's own id is no agent's: its time would count in the total twice. */
+        at_ev_agent(&ev, ORG, AGENT_A, TOTAL, AS(BUSY), AS(AVAILABLE), 10, AT(11, 0, 0));
+        ck_assert_int_eq(at_apply(pool, &ev.env), -EBADMSG);
+        struct cc_db_conn *conn = cc_test_acquire(pool);
+        ck_assert_int_eq(an_rollup_agent_time(conn, ORG, TOTAL, "BUSY", T0, T0 + MIN), -EBADMSG);
+        cc_db_release(conn);
 
         at_ev_user(&ev, ORG, false, "u-1", "A", "B", CC__EVENTS__V1__USER_ROLE__USER_ROLE_AGENT, 1);
         ck_assert_int_eq(at_apply(pool, &ev.env), -EBADMSG);
@@ -876,9 +943,16 @@ START_TEST(analytics_apply_through_the_broker_once)
         ck_assert_str_eq(at_value(pool,
                                   "SELECT concat_ws(' ', sum(available_s), sum(busy_s), "
                                   "sum(wrap_up_s)) FROM agent_rollups WHERE org_id = $1 AND "
-                                  "grain = 'd'",
+                                  "grain = 'd' AND user_id <> '" TOTAL "'",
                                   org, got, sizeof(got)),
                          "90 300 60");
+        ck_assert_str_eq(
+            at_value(pool,
+                     "SELECT concat_ws(' ', available_s, busy_s, wrap_up_s) FROM "
+                     "agent_rollups WHERE org_id = $1 AND grain = 'd' AND user_id = '" TOTAL "'",
+                     org, got, sizeof(got)),
+            "90 300 60");
+        expect_total_is_sum(pool);
         ck_assert_str_eq(
             at_value(pool, "SELECT status FROM agents WHERE id = $1", agent, got, sizeof(got)),
             "AVAILABLE");
