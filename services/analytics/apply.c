@@ -364,11 +364,10 @@ static const char call_ended_sql[] =
     "WHERE NOT c.ended AND c.org_id = EXCLUDED.org_id RETURNING 1), "
     "q AS (INSERT INTO queues AS q (id, org_id, name, service_level_seconds) "
     "SELECT $8, $2, $15, COALESCE(NULLIF($16::int, 0), 20) FROM c WHERE $8 <> '' "
-    "ON CONFLICT (id) DO UPDATE SET "
+    "ON CONFLICT (org_id, id) DO UPDATE SET "
     "name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE q.name END, "
     "service_level_seconds = CASE WHEN $16::int > 0 "
-    "THEN EXCLUDED.service_level_seconds ELSE q.service_level_seconds END "
-    "WHERE q.org_id = EXCLUDED.org_id) "
+    "THEN EXCLUDED.service_level_seconds ELSE q.service_level_seconds END) "
     "SELECT 1 FROM c";
 
 /* The time that orders an event among the call's others: the payload's, else when it was
@@ -443,6 +442,10 @@ static int apply_call_ended(struct cc_db_conn *conn, const Cc__Events__V1__Envel
         if (!id_ok(e->call_id) || !opt_id_ok(e->agent_id) || !opt_id_ok(e->queue_id) ||
             !opt_id_ok(e->campaign_id) || !call_status_terminal(e->status) ||
             !time_ok(e->started_at_ms) || !time_ok(e->answered_at_ms) || !time_ok(e->ended_at_ms))
+                return -EBADMSG;
+        /* A call with no time at all belongs to no bucket: it can never be counted, so it is a
+         * dead letter rather than a message retried for ever. */
+        if (e->started_at_ms <= 0 && e->ended_at_ms <= 0 && env->occurred_at_ms <= 0)
                 return -EBADMSG;
         struct ts started, answered, ended;
         struct num duration, at, sl;

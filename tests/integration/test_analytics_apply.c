@@ -764,6 +764,13 @@ START_TEST(analytics_apply_refuses_bad_events)
         ev.call_ended.status = ST(COMPLETED);
         ev.call_ended.agent_id = "agent-a";
         ck_assert_int_eq(at_apply(pool, &ev.env), -EBADMSG);
+        /* no time at all, not even the envelope's: a dead letter, not a retry for ever */
+        at_ev_call_ended(&ev, ORG, &c);
+        ev.call_ended.started_at_ms = 0;
+        ev.call_ended.answered_at_ms = 0;
+        ev.call_ended.ended_at_ms = 0;
+        ev.env.occurred_at_ms = 0;
+        ck_assert_int_eq(at_apply(pool, &ev.env), -EBADMSG);
 
         at_ev_agent(&ev, ORG, AGENT_A, "", AS(BUSY), AS(AVAILABLE), 10, AT(11, 0, 0));
         ck_assert_int_eq(at_apply(pool, &ev.env), -EBADMSG); /* no user */
@@ -795,6 +802,34 @@ START_TEST(analytics_apply_refuses_bad_events)
                                  "(SELECT count(*) FROM campaigns) + (SELECT count(*) FROM queues)",
                                  NULL),
                          0);
+        cc_db_pool_free(pool);
+}
+END_TEST
+
+/* A queue id another organization's event names first does not take the row from its own
+ * organization (whose KPIs by queue would then not know the queue). */
+START_TEST(analytics_apply_queue_rows_are_per_organization)
+{
+        struct cc_db_pool *pool = at_db_open();
+        struct at_call calls[NCALLS];
+        make_calls(calls);
+        struct at_call c = calls[0], d = calls[1];
+        c.queue = Q1;
+        c.queue_name = "Support";
+        d.queue = Q1;
+        d.queue_name = "Billing";
+        struct at_event ev;
+        at_ev_call_ended(&ev, ORG2, &d);
+        at_apply_ok(pool, &ev);
+        at_ev_call_ended(&ev, ORG, &c);
+        at_apply_ok(pool, &ev);
+        char buf[64];
+        ck_assert_str_eq(
+            at_value(pool, "SELECT name FROM queues WHERE org_id = $1", ORG, buf, sizeof(buf)),
+            "Support");
+        ck_assert_str_eq(
+            at_value(pool, "SELECT name FROM queues WHERE org_id = $1", ORG2, buf, sizeof(buf)),
+            "Billing");
         cc_db_pool_free(pool);
 }
 END_TEST
@@ -980,6 +1015,7 @@ static Suite *suite(void)
         tcase_add_test(tc, analytics_apply_campaigns_versions_and_completion);
         tcase_add_test(tc, analytics_apply_refuses_bad_events);
         tcase_add_test(tc, analytics_apply_skips_other_types);
+        tcase_add_test(tc, analytics_apply_queue_rows_are_per_organization);
         tcase_add_test(tc, analytics_apply_through_the_broker_once);
         suite_add_tcase(s, tc);
         return s;
