@@ -15,14 +15,14 @@
  * with what the real writer (services/analytics/rollup.c, docs/analytics.md) would have written
  * for these calls and agents, computed by SQL rather than by applying 1M events one by one:
  *  - call_rollups: 23 calls a minute (n = minute * 23 + j) for every minute from 30 days before
- *    today's UTC midnight until now, each counted in the minute, hour and day of its start under
- *    'o' and, where it has them, under its agent 'a', queue 'q' and campaign 'c' (GROUPING SETS
- *    over the virtual calls, with the writer's rules for every counter); hour and day rows are
- *    the sums of their minutes;
+ *    today's UTC midnight until now, each counted in the minute, quarter hour, hour and day of
+ *    its start under 'o' and, where it has them, under its agent 'a', queue 'q' and campaign
+ *    'c' (GROUPING SETS over the virtual calls, with the writer's rules for every counter);
+ *    quarter, hour and day rows are the sums of their minutes;
  *  - agent_rollups: every agent's time in every minute (8-hour shifts of available / busy /
  *    wrap-up, offline the rest of the day: the writer splits each status interval at every
- *    minute, so offline nights make minute rows too), the hours and days summed from them, and
- *    the organization total under the nil user id for every grain and bucket.
+ *    minute, so offline nights make minute rows too), the quarters, hours and days summed from
+ *    them, and the organization total under the nil user id for every grain and bucket.
  * Then it sends each URL sequentially over one kept-alive connection (libcurl), 20 warm-up
  * requests and N timed ones, and prints p50 / p90 / p99 / max. Every answer must be 200.
  * BENCH_SHOW=1 also prints the start of each answer. */
@@ -105,6 +105,12 @@ static const char *const fill_sql[] = {
     "NULL) OR (GROUPING(campaign) = 0 AND campaign IS NOT NULL) OR (GROUPING(agent, queue, "
     "campaign) = 7)",
     "DROP TABLE vcalls",
+    "INSERT INTO call_rollups SELECT org_id, dim, dim_id, 'q', date_bin('15 minutes', bucket, "
+    "'epoch'), sum(calls), sum(inbound), sum(outbound), sum(completed), "
+    "sum(failed), sum(no_answer), sum(busy), sum(canceled), sum(answered), sum(handled), "
+    "sum(queued), sum(queued_answered), sum(within_sl), sum(abandoned), sum(duration_sum), "
+    "sum(completed_duration_sum), sum(talk_sum), sum(hold_sum), sum(wrap_sum), "
+    "sum(answered_wait_sum) FROM call_rollups WHERE grain = 'm' GROUP BY 1, 2, 3, 5",
     "INSERT INTO call_rollups SELECT org_id, dim, dim_id, 'h', date_trunc('hour', bucket AT TIME "
     "ZONE 'UTC') AT TIME ZONE 'UTC', sum(calls), sum(inbound), sum(outbound), sum(completed), "
     "sum(failed), sum(no_answer), sum(busy), sum(canceled), sum(answered), sum(handled), "
@@ -132,6 +138,10 @@ static const char *const fill_sql[] = {
     "INSERT INTO agent_rollups SELECT org_id, '00000000-0000-0000-0000-000000000000', 'm', bucket, "
     "sum(available_s), sum(busy_s), sum(wrap_up_s), sum(break_s), sum(training_s), "
     "sum(offline_s) FROM agent_rollups WHERE grain = 'm' GROUP BY 1, 4",
+    "INSERT INTO agent_rollups SELECT org_id, user_id, 'q', date_bin('15 minutes', bucket, "
+    "'epoch'), sum(available_s), sum(busy_s), sum(wrap_up_s), "
+    "sum(break_s), sum(training_s), sum(offline_s) FROM agent_rollups WHERE grain = 'm' "
+    "GROUP BY 1, 2, 4",
     "INSERT INTO agent_rollups SELECT org_id, user_id, 'h', date_trunc('hour', bucket AT TIME "
     "ZONE 'UTC') AT TIME ZONE 'UTC', sum(available_s), sum(busy_s), sum(wrap_up_s), "
     "sum(break_s), sum(training_s), sum(offline_s) FROM agent_rollups WHERE grain = 'm' "
@@ -197,7 +207,7 @@ static void measure(CURL *curl, int port, const char *path, int n)
                         lat[i] = t;
         }
         qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
-        printf("%-62s %7.2f %7.2f %7.2f %7.2f %7zu\n", path, lat[n / 2], lat[n * 90 / 100],
+        printf("%-64s %7.2f %7.2f %7.2f %7.2f %7zu\n", path, lat[n / 2], lat[n * 90 / 100],
                lat[n * 99 / 100], lat[n - 1], body_bytes);
         if (getenv("BENCH_SHOW"))
                 printf("    %s...\n", body_head);
@@ -258,12 +268,14 @@ START_TEST(bench)
             "/api/analytics/kpis",
             "/api/analytics/kpis?tz=America/New_York",
             "/api/analytics/kpis?group_by=hour",
+            "/api/analytics/kpis?group_by=hour&tz=Asia/Kolkata",
+            "/api/analytics/kpis?group_by=week",
             "/api/analytics/kpis?agent_id=0c000000-0000-4000-8000-000000000007",
             "/api/analytics/kpis?tz=Asia/Kolkata",
             "/api/analytics/calls",
         };
         printf("%d sequential requests per URL over one kept-alive connection, ms\n", n);
-        printf("%-62s %7s %7s %7s %7s %7s\n", "GET", "p50", "p90", "p99", "max", "bytes");
+        printf("%-64s %7s %7s %7s %7s %7s\n", "GET", "p50", "p90", "p99", "max", "bytes");
         for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
                 measure(curl, cc_service_port(svc), paths[i], n);
 

@@ -11,11 +11,12 @@
 #include "cc/jwt.h"
 #include "cc/log.h"
 #include "cc/metrics.h"
+#include "cc/periodic.h"
 
 /* Settings every service reads; a service adds its own through def->config. */
 struct service_settings {
         long long port, threads, max_body, conn_timeout_s, pool_size, acquire_timeout_ms;
-        long long outbox_poll_ms, shutdown_timeout_s, jwt_cache;
+        long long outbox_poll_ms, shutdown_timeout_s, jwt_cache, housekeeping_ms, dedupe_days;
         char *bind, *database_url, *kafka_brokers, *jwt_public_key_file, *jwt_issuer, *jwt_audience;
         int log_level;
 };
@@ -31,6 +32,7 @@ struct cc_service {
         struct cc_consumer *consumer;
         struct cc_jwt_verifier *verifier;
         struct cc_http_server *http;
+        struct cc_periodic *housekeeping;
         void *state;
         bool initialised;
         bool gauges_on;
@@ -79,6 +81,12 @@ static void build_vars(struct cc_service *svc)
              "verified access tokens kept in memory"},
             {"CC_OUTBOX_POLL_MS", CC_CONFIG_INT, "1000", 10, 600000, &c->outbox_poll_ms,
              "outbox relay backstop poll interval"},
+            {"CC_HOUSEKEEPING_INTERVAL_MS", CC_CONFIG_INT, "600000", 100, 86400000,
+             &c->housekeeping_ms,
+             "how often retention jobs run (old processed event ids, the service's own)"},
+            {"CC_DEDUPE_RETENTION_DAYS", CC_CONFIG_INT, "30", 1, 3650, &c->dedupe_days,
+             "days a consumed event's id is remembered to skip a redelivery; keep it longer "
+             "than the topics' retention"},
             {"CC_SHUTDOWN_TIMEOUT", CC_CONFIG_INT, "10", 1, 600, &c->shutdown_timeout_s,
              "seconds allowed for a clean shutdown"},
             {"CC_LOG_LEVEL", CC_CONFIG_LOGLEVEL, "info", 0, 0, &c->log_level,
@@ -182,14 +190,53 @@ static void set_gauges(struct cc_service *svc, bool on)
                                     on ? consumer_gauges[i].fn : NULL, on ? svc : NULL);
 }
 
+/* Forgets consumed event ids older than CC_DEDUPE_RETENTION_DAYS, a bounded batch per statement
+ * (the BRIN index on processed_at finds them) so no statement holds its locks for long. Kafka
+ * cannot redeliver an event older than the topic's retention, so its id is no longer needed. */
+static void prune_processed_events(struct cc_db_conn *conn, long long days)
+{
+        static const char sql[] =
+            "DELETE FROM processed_events WHERE ctid = ANY (ARRAY ("
+            "SELECT ctid FROM processed_events "
+            "WHERE processed_at < now() - $1::int * interval '1 day' LIMIT 10000))";
+        char d[24];
+        snprintf(d, sizeof(d), "%lld", days);
+        const char *params[] = {d};
+        for (int round = 0; round < 100; round++) {
+                PGresult *res = NULL;
+                if (cc_db_exec(conn, sql, 1, params, &res) < 0) {
+                        cc_log_warn(NULL, "housekeeping: processed_events: %s", cc_db_error(conn));
+                        return;
+                }
+                long n = strtol(PQcmdTuples(res), NULL, 10);
+                PQclear(res);
+                if (n < 10000)
+                        return;
+        }
+}
+
+static void housekeeping_round(void *userdata)
+{
+        struct cc_service *svc = userdata;
+        struct cc_db_conn *conn;
+        if (cc_db_acquire(svc->pool, &conn) < 0)
+                return; /* the next round tries again */
+        if (svc->def->consume_handler)
+                prune_processed_events(conn, svc->cfg.dedupe_days);
+        if (svc->def->housekeeping)
+                svc->def->housekeeping(svc, conn);
+        cc_db_release(conn);
+}
+
 static int run_migrations(struct cc_service *svc, char *err, size_t err_len)
 {
         const struct cc_service_def *def = svc->def;
-        size_t n = def->nmigrations + 1;
+        size_t n = def->nmigrations + 2;
         struct cc_migration *all = cc_xcalloc(n, sizeof(*all));
         all[0] = cc_outbox_migration;
+        all[1] = cc_processed_events_age_migration;
         for (size_t i = 0; i < def->nmigrations; i++)
-                all[i + 1] = def->migrations[i];
+                all[i + 2] = def->migrations[i];
         struct cc_db_conn *conn = NULL;
         int r = cc_db_acquire(svc->pool, &conn);
         if (r < 0) {
@@ -319,6 +366,9 @@ int cc_service_start(const struct cc_service_def *def, struct cc_service **ret_s
                          c->port, strerror(-r));
                 goto fail;
         }
+        svc->housekeeping =
+            cc_periodic_start("housekeeping", svc->cfg.housekeeping_ms, housekeeping_round, svc);
+        cc_periodic_kick(svc->housekeeping); /* a first round now, not an interval from now */
         set_gauges(svc, true);
         svc->gauges_on = true;
         cc_log_info(NULL, "%s listening on %s:%d", def->name, c->bind,
@@ -345,6 +395,8 @@ void cc_service_stop(struct cc_service *svc)
                 cc_http_server_stop(svc->http);
                 cc_http_server_free(svc->http);
         }
+        cc_periodic_stop(svc->housekeeping);
+        svc->housekeeping = NULL;
         cc_consumer_stop(svc->consumer);
         svc->consumer = NULL;
         if (svc->relay)

@@ -4,9 +4,28 @@
 #include <string.h>
 
 #include "analytics.h"
+#include "cc/log.h"
 
 extern const struct cc_migration analytics_migrations[];
 extern const size_t analytics_migrations_count;
+
+struct an_config an_cfg;
+
+static const struct cc_config_var analytics_config[] = {
+    {"CC_ANALYTICS_MINUTE_RETENTION_DAYS", CC_CONFIG_INT, "35", 0, 36500,
+     &an_cfg.minute_retention_days,
+     "days minute rollups are kept (0: for ever); older windows are counted to the quarter "
+     "hour"},
+};
+
+static void housekeeping(struct cc_service *svc, struct cc_db_conn *conn)
+{
+        long long n = an_drop_old_minutes(conn, cc_now_ms());
+        if (n < 0)
+                cc_log_warn(NULL, "housekeeping: minute rollups: %s", cc_db_error(conn));
+        else if (n > 0)
+                cc_log_info(NULL, "housekeeping: dropped %lld minute rollup rows", n);
+}
 
 static struct cc_http_route *all_routes;
 static size_t all_nroutes;
@@ -39,6 +58,9 @@ const struct cc_service_def *analytics_service_def(void)
             .consume_topics = topics,
             .nconsume_topics = CC_ARRAY_SIZE(topics),
             .consume_handler = an_apply,
+            .config = analytics_config,
+            .nconfig = CC_ARRAY_SIZE(analytics_config),
+            .housekeeping = housekeeping,
         };
         pthread_once(&once, build_routes);
         def.migrations = analytics_migrations;

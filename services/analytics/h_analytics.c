@@ -18,7 +18,11 @@ static int window_counts(struct cc_db_conn *conn, struct cc_http_req *req, const
                          struct an_counts *ret)
 {
         struct an_period p = {.lo_ms = lo_ms, .hi_ms = hi_ms};
-        struct an_window w = {.start_ms = lo_ms, .end_ms = hi_ms, .periods = &p, .nperiods = 1};
+        struct an_window w = {.start_ms = lo_ms,
+                              .end_ms = hi_ms,
+                              .minutes_from_ms = an_minutes_from_ms(cc_now_ms()),
+                              .periods = &p,
+                              .nperiods = 1};
         struct an_cover cv;
         an_cover_build(&w, cc_http_req_arena(req), &cv);
         struct an_counts c = {0};

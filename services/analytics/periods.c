@@ -238,6 +238,7 @@ int an_window_resolve(struct cc_db_conn *conn, const struct an_window_spec *spec
                 return -EPROTO; /* the window row is always there */
         }
         struct an_window w = {
+            .minutes_from_ms = spec->minutes_from_ms,
             .start_ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10),
             .end_ms = strtoll(PQgetvalue(res, 0, 1), NULL, 10),
         };
@@ -296,42 +297,53 @@ static void push(struct an_cover *cv, char grain, int64_t lo, int64_t hi)
         cv->nsegs++;
 }
 
-static void cover_hours(struct an_cover *cv, int64_t a, int64_t b)
+/* The rollup grains, finest first, and their sizes in seconds. */
+static const struct {
+        char grain;
+        int64_t s;
+} grains[] = {{'m', 60}, {'q', 15 * 60}, {'h', HOUR_S}, {'d', DAY_S}};
+
+/* [a, b) from buckets of grain i and finer: the whole buckets of grain i in the middle, the
+ * ends from finer ones. Segments are pushed in time order, so adjacent ones of one grain merge. */
+static void cover(struct an_cover *cv, size_t i, int64_t a, int64_t b)
 {
-        int64_t h0 = ceil_to(a, HOUR_S), h1 = floor_to(b, HOUR_S);
-        if (h0 < h1) {
-                push(cv, 'm', a, h0);
-                push(cv, 'h', h0, h1);
-                push(cv, 'm', h1, b);
-        } else {
-                push(cv, 'm', a, b);
+        if (i == 0) {
+                push(cv, grains[0].grain, a, b);
+                return;
         }
+        int64_t c0 = ceil_to(a, grains[i].s), c1 = floor_to(b, grains[i].s);
+        if (c0 < c1) {
+                cover(cv, i - 1, a, c0);
+                push(cv, grains[i].grain, c0, c1);
+                cover(cv, i - 1, c1, b);
+        } else {
+                cover(cv, i - 1, a, b);
+        }
+}
+
+/* The first bucket whose start lies at or after ms: a minute, or before the minutes still kept
+ * a quarter hour. Every bound of the window goes through here, so the periods still tile. */
+static int64_t first_bucket_s(int64_t ms, int64_t minutes_from_ms)
+{
+        int64_t unit_ms = ms < minutes_from_ms ? grains[1].s * 1000 : grains[0].s * 1000;
+        return ceil_to(ms, unit_ms) / 1000;
 }
 
 void an_cover_build(const struct an_window *w, struct cc_arena *arena, struct an_cover *ret)
 {
         struct an_cover cv = {.nperiods = w->nperiods};
-        /* at most five segments a period: minutes, hours, days, hours, minutes */
-        size_t cap = 5 * w->nperiods + 1;
+        /* at most seven segments a period: minutes, quarters, hours, days, hours, ... */
+        size_t cap = 7 * w->nperiods + 1;
         cv.grains = cc_arena_alloc(arena, cap);
         cv.lo_s = cc_arena_alloc(arena, cap * sizeof(*cv.lo_s));
         cv.hi_s = cc_arena_alloc(arena, cap * sizeof(*cv.hi_s));
         cv.bounds_s = cc_arena_alloc(arena, (w->nperiods + 1) * sizeof(*cv.bounds_s));
         for (size_t i = 0; i < w->nperiods; i++) {
-                /* the minute buckets whose start lies in the period */
-                int64_t a = ceil_to(w->periods[i].lo_ms, 60000) / 1000;
-                int64_t b = ceil_to(w->periods[i].hi_ms, 60000) / 1000;
+                int64_t a = first_bucket_s(w->periods[i].lo_ms, w->minutes_from_ms);
+                int64_t b = first_bucket_s(w->periods[i].hi_ms, w->minutes_from_ms);
                 cv.bounds_s[i] = a;
-                if (a >= b)
-                        continue;
-                int64_t d0 = ceil_to(a, DAY_S), d1 = floor_to(b, DAY_S);
-                if (d0 < d1) {
-                        cover_hours(&cv, a, d0);
-                        push(&cv, 'd', d0, d1);
-                        cover_hours(&cv, d1, b);
-                } else {
-                        cover_hours(&cv, a, b);
-                }
+                if (a < b)
+                        cover(&cv, CC_ARRAY_SIZE(grains) - 1, a, b);
         }
         *ret = cv;
 }
@@ -398,8 +410,12 @@ static int req_time(struct cc_http_req *req, const char *name, bool is_end, stru
 int an_req_window_spec(struct cc_http_req *req, enum an_group default_group, int64_t span_ms,
                        struct an_window_spec *ret)
 {
-        struct an_window_spec spec = {
-            .tz = "UTC", .now_ms = cc_now_ms(), .span_ms = span_ms, .group = default_group};
+        int64_t now = cc_now_ms();
+        struct an_window_spec spec = {.tz = "UTC",
+                                      .now_ms = now,
+                                      .span_ms = span_ms,
+                                      .group = default_group,
+                                      .minutes_from_ms = an_minutes_from_ms(now)};
         if (req_time(req, "start_date", false, &spec.start) < 0 ||
             req_time(req, "end_date", true, &spec.end) < 0)
                 return -EINVAL;

@@ -44,7 +44,8 @@ struct an_window_spec {
          * starts in the future, so the window still holds every call up to now, and it is
          * made of day buckets alone), a missing start span_ms's days before the end. */
         bool whole_days;
-        enum an_group group; /* AN_GROUP_NONE: one period, the whole window */
+        enum an_group group;     /* AN_GROUP_NONE: one period, the whole window */
+        int64_t minutes_from_ms; /* copied into the window */
 };
 
 struct an_period {
@@ -54,6 +55,9 @@ struct an_period {
 
 struct an_window {
         int64_t start_ms, end_ms;
+        /* Minute rollups are kept from here on (an_minutes_from_ms); before it a window's
+         * bounds are counted to the quarter hour. */
+        int64_t minutes_from_ms;
         struct an_period *periods; /* in the arena given to an_window_resolve, in time order */
         size_t nperiods;
 };
@@ -65,9 +69,10 @@ int an_window_resolve(struct cc_db_conn *conn, const struct an_window_spec *spec
                       struct cc_arena *arena, struct an_window *ret) CC_MUSTCHECK;
 
 /* The rollup buckets that add up to each period, coarsest first: whole UTC days, then whole
- * hours, then minutes. A bucket belongs to a window when its start lies in it, so a window
- * resolves to the minute. Adjacent segments of one grain are merged across periods; bounds
- * tells which period a bucket falls in (PostgreSQL's width_bucket). */
+ * hours, quarter hours, then minutes. A bucket belongs to a window when its start lies in it, so
+ * a window resolves to the minute (to the quarter hour before w->minutes_from_ms). Adjacent
+ * segments of one grain are merged across periods; bounds tells which period a bucket falls in
+ * (PostgreSQL's width_bucket). */
 struct an_cover {
         size_t nsegs;
         char *grains;         /* 'd', 'h', 'm' */

@@ -4,14 +4,17 @@
  * records the event id, so each adds its numbers exactly once. Each is one statement with a fixed
  * text, so the pool's prepared-statement cache serves every call. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analytics.h"
 
-#define MINUTE_MS 60000LL
-#define HOUR_MS   3600000LL
-#define DAY_MS    86400000LL
+#define MINUTE_MS  60000LL
+#define QUARTER_MS 900000LL
+#define HOUR_MS    3600000LL
+#define DAY_MS     86400000LL
 /* agent.status_changed reports how long the previous status lasted; an agent left OFFLINE over
  * a holiday would otherwise write a minute row for every minute of it. Older time is dropped. */
 #define AGENT_SPAN_MAX_MS (31 * DAY_MS)
@@ -23,10 +26,14 @@
 static const struct {
         char grain;
         int64_t ms;
-} grains[] = {{'m', MINUTE_MS}, {'h', HOUR_MS}, {'d', DAY_MS}};
+} grains[] = {{'m', MINUTE_MS}, {'q', QUARTER_MS}, {'h', HOUR_MS}, {'d', DAY_MS}};
 
-/* Unix time has no leap seconds, so every UTC minute, hour and day is a fixed number of ms from
- * the epoch and a bucket is a floor division (floored also before 1970). */
+/* Quarter hours serve hourly periods in zones whose offset is not whole hours (India +05:30,
+ * Nepal +05:45): every zone's hour starts on a UTC quarter hour, so such an hour is four
+ * quarter rows rather than sixty minute rows, and they stay when old minute rows are dropped
+ * (docs/analytics.md, retention). Unix time has no leap seconds, so every UTC minute, hour and day
+ * is a fixed number of ms from the epoch and a bucket is a floor division (floored also before
+ * 1970). */
 static int64_t bucket_start(int64_t ms, int64_t size)
 {
         int64_t q = ms / size;
@@ -68,21 +75,22 @@ enum {
 };
 
 /* Rows of the call: the organization always, its agent, queue and campaign when it has one;
- * each at the three grains. Rows are locked in one fixed order (dim, dim_id, grain) so two
+ * each at the four grains. Rows are locked in one fixed order (dim, dim_id, grain) so two
  * consumers adding to the same rows never deadlock. */
 static const char call_sql[] =
     "INSERT INTO call_rollups AS r (org_id, dim, dim_id, grain, bucket, calls, inbound, outbound, "
     "completed, failed, no_answer, busy, canceled, answered, handled, queued, queued_answered, "
     "within_sl, abandoned, duration_sum, completed_duration_sum, talk_sum, hold_sum, wrap_sum, "
     "answered_wait_sum) "
-    "SELECT $1::uuid, d.dim, d.dim_id, g.grain, g.bucket, $8::int, $9::int, $10::int, "
-    "$11::int, $12::int, $13::int, $14::int, $15::int, $16::int, $17::int, $18::int, $19::int, "
-    "$20::int, $21::int, $22::bigint, $23::bigint, $24::bigint, $25::bigint, $26::bigint, "
-    "$27::bigint "
+    "SELECT $1::uuid, d.dim, d.dim_id, g.grain, g.bucket, $9::int, $10::int, $11::int, "
+    "$12::int, $13::int, $14::int, $15::int, $16::int, $17::int, $18::int, $19::int, $20::int, "
+    "$21::int, $22::int, $23::bigint, $24::bigint, $25::bigint, $26::bigint, $27::bigint, "
+    "$28::bigint "
     "FROM (VALUES ('o'::\"char\", ''::text), ('a', $2::text), ('q', $3::text), ('c', $4::text)) "
     "AS d (dim, dim_id) "
     "CROSS JOIN (VALUES ('m'::\"char\", to_timestamp($5::bigint)), "
-    "('h', to_timestamp($6::bigint)), ('d', to_timestamp($7::bigint))) AS g (grain, bucket) "
+    "('q', to_timestamp($6::bigint)), ('h', to_timestamp($7::bigint)), "
+    "('d', to_timestamp($8::bigint))) AS g (grain, bucket) "
     "WHERE d.dim = 'o' OR d.dim_id <> '' "
     "ORDER BY d.dim, d.dim_id, g.grain "
     "ON CONFLICT (org_id, dim, dim_id, grain, bucket) DO UPDATE SET "
@@ -166,13 +174,14 @@ int an_rollup_call(struct cc_db_conn *conn, const char *org_id, const Cc__Events
                 return -EINVAL;
         int64_t c[C_N];
         count_call(e, c);
-        char buckets[3][24], vals[C_N][24];
+        char buckets[CC_ARRAY_SIZE(grains)][24], vals[C_N][24];
         for (size_t i = 0; i < CC_ARRAY_SIZE(grains); i++)
                 snprintf(buckets[i], sizeof(buckets[i]), "%lld",
                          (long long)(bucket_start(at, grains[i].ms) / 1000));
         for (int i = 0; i < C_N; i++)
                 snprintf(vals[i], sizeof(vals[i]), "%lld", (long long)c[i]);
-        const char *params[7 + C_N] = {
+        enum { NFIXED = 4 + CC_ARRAY_SIZE(grains) };
+        const char *params[NFIXED + C_N] = {
             org_id,
             set(e->agent_id) ? e->agent_id : "",
             set(e->queue_id) ? e->queue_id : "",
@@ -180,9 +189,10 @@ int an_rollup_call(struct cc_db_conn *conn, const char *org_id, const Cc__Events
             buckets[0],
             buckets[1],
             buckets[2],
+            buckets[3],
         };
         for (int i = 0; i < C_N; i++)
-                params[7 + i] = vals[i];
+                params[NFIXED + i] = vals[i];
         return cc_db_exec(conn, call_sql, CC_ARRAY_SIZE(params), params, NULL);
 }
 
@@ -275,4 +285,47 @@ int an_rollup_agent_time(struct cc_db_conn *conn, const char *org_id, const char
         cc_strbuf_fini(&bk);
         cc_strbuf_fini(&s);
         return r;
+}
+
+/* ---- retention ---- */
+
+int64_t an_minutes_from_ms(int64_t now_ms)
+{
+        if (an_cfg.minute_retention_days <= 0)
+                return INT64_MIN;
+        /* From a quarter-hour boundary: the quarter rows then cover everything before it. */
+        return bucket_start(now_ms - an_cfg.minute_retention_days * DAY_MS, QUARTER_MS);
+}
+
+/* Batches through the partial indexes on minute rows (migration 004), so each statement's cost
+ * and locks stay bounded however much is due. */
+static const char *const drop_minutes_sql[] = {
+    "DELETE FROM call_rollups WHERE ctid = ANY (ARRAY (SELECT ctid FROM call_rollups "
+    "WHERE grain = 'm' AND bucket < to_timestamp($1::bigint) LIMIT 10000))",
+    "DELETE FROM agent_rollups WHERE ctid = ANY (ARRAY (SELECT ctid FROM agent_rollups "
+    "WHERE grain = 'm' AND bucket < to_timestamp($1::bigint) LIMIT 10000))",
+};
+
+long long an_drop_old_minutes(struct cc_db_conn *conn, int64_t now_ms)
+{
+        int64_t from = an_minutes_from_ms(now_ms);
+        if (from == INT64_MIN)
+                return 0;
+        char before[24];
+        snprintf(before, sizeof(before), "%lld", (long long)(from / 1000));
+        const char *params[] = {before};
+        long long total = 0;
+        for (size_t t = 0; t < CC_ARRAY_SIZE(drop_minutes_sql); t++) {
+                long n;
+                do {
+                        PGresult *res = NULL;
+                        int r = cc_db_exec(conn, drop_minutes_sql[t], 1, params, &res);
+                        if (r < 0)
+                                return r;
+                        n = strtol(PQcmdTuples(res), NULL, 10);
+                        PQclear(res);
+                        total += n;
+                } while (n == 10000);
+        }
+        return total;
 }

@@ -17,9 +17,10 @@
         X(inbound)                                                                                 \
         X(outbound)                                                                                \
         X(completed)                                                                               \
-        X(failed) X(no_answer) X(busy) X(canceled) X(answered) X(handled) X(queued)                \
-            X(queued_answered) X(within_sl) X(abandoned) X(duration_sum) X(completed_duration_sum) \
-                X(talk_sum) X(hold_sum) X(wrap_sum) X(answered_wait_sum)
+        X(failed)                                                                                  \
+        X(no_answer) X(busy) X(canceled) X(answered) X(handled) X(queued) X(queued_answered)       \
+            X(within_sl) X(abandoned) X(duration_sum) X(completed_duration_sum) X(talk_sum)        \
+                X(hold_sum) X(wrap_sum) X(answered_wait_sum)
 #define AGENT_COLUMNS(X) X(available_s) X(busy_s) X(wrap_up_s) X(break_s) X(training_s) X(offline_s)
 #define NCALL_SUMS       20
 
@@ -39,14 +40,14 @@
 
 /* Each segment is summed in a subquery of its own: an aggregate cannot be flattened into a
  * join, so every segment stays one index range scan. (As a plain join the planner prefers
- * hashing the segments against a scan of the organization's every row.) */
+ * hashing the segments against a scan of the organization's every row.) A period made of
+ * several segments comes back as several rows, which per_period adds up: summing them again in
+ * SQL cost more than the scans (numeric sums, a second sort) once periods are many. */
 #define PER_PERIOD(TABLE, COLUMNS, WHERE)                                                          \
-        "SELECT x.p" COLUMNS(                                                                      \
-            SUM_OF_SUMS) " FROM " PERIODS ", " SEGMENTS " CROSS JOIN LATERAL ("                    \
-                         "  SELECT width_bucket(r.bucket, b.a) - 1 AS p" COLUMNS(                  \
-                             SUM_OF_ROWS) " FROM " TABLE " r "                                     \
-                                          "  WHERE r.org_id = $1 AND " WHERE IN_SEGMENT            \
-                                          " GROUP BY 1) x GROUP BY 1"
+        "SELECT x.* FROM " PERIODS ", " SEGMENTS " CROSS JOIN LATERAL ("                           \
+        "  SELECT width_bucket(r.bucket, b.a) - 1 AS p" COLUMNS(                                   \
+            SUM_OF_ROWS) " FROM " TABLE " r "                                                      \
+                         "  WHERE r.org_id = $1 AND " WHERE IN_SEGMENT " GROUP BY 1) x"
 
 static const char call_counts_sql[] =
     PER_PERIOD("call_rollups", CALL_COLUMNS, "r.dim = $6 AND r.dim_id = $7 AND ");
@@ -220,8 +221,11 @@ static int per_period(struct cc_db_conn *conn, const char *sql, const char *org_
                 return r;
         for (int i = 0; i < PQntuples(res); i++) {
                 int64_t p = col_i64(res, i, 0);
-                if (p >= 0 && (size_t)p < cv->nperiods)
-                        read(res, i, 1, &ret[p]);
+                if (p >= 0 && (size_t)p < cv->nperiods) {
+                        struct an_counts c = {0};
+                        read(res, i, 1, &c);
+                        an_counts_add(&ret[p], &c);
+                }
         }
         PQclear(res);
         return 0;

@@ -4,20 +4,16 @@
  * when a request kicks it (an offer was made, an agent became free). Every round reads what to
  * do from the database, so replicas can run one each and a crash loses nothing. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cc/log.h"
+#include "cc/periodic.h"
 #include "telephony.h"
 
 struct tel_worker {
         struct cc_service *svc;
-        pthread_t thread;
-        pthread_mutex_t mu;
-        pthread_cond_t cond;
-        bool stop, kicked;
+        struct cc_periodic *periodic;
 };
 
 static void run_round(struct tel_worker *w)
@@ -54,44 +50,18 @@ static void run_round(struct tel_worker *w)
         }
 }
 
-static void *worker_main(void *arg)
+static void worker_round(void *userdata)
 {
-        struct tel_worker *w = arg;
-        pthread_mutex_lock(&w->mu);
-        while (!w->stop) {
-                if (!w->kicked) {
-                        struct timespec ts;
-                        clock_gettime(CLOCK_MONOTONIC, &ts);
-                        long long ns =
-                            ts.tv_nsec + (long long)tel_cfg.worker_interval_ms * 1000000LL;
-                        ts.tv_sec += ns / 1000000000LL;
-                        ts.tv_nsec = ns % 1000000000LL;
-                        pthread_cond_timedwait(&w->cond, &w->mu, &ts);
-                }
-                if (w->stop)
-                        break;
-                w->kicked = false;
-                pthread_mutex_unlock(&w->mu);
-                run_round(w);
-                pthread_mutex_lock(&w->mu);
-        }
-        pthread_mutex_unlock(&w->mu);
-        return NULL;
+        run_round(userdata);
 }
 
 struct tel_worker *tel_worker_new(struct cc_service *svc)
 {
         struct tel_worker *w = cc_xcalloc(1, sizeof(*w));
         w->svc = svc;
-        pthread_mutex_init(&w->mu, NULL);
-        pthread_condattr_t attr;
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&w->cond, &attr);
-        pthread_condattr_destroy(&attr);
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-                pthread_cond_destroy(&w->cond);
-                pthread_mutex_destroy(&w->mu);
+        w->periodic =
+            cc_periodic_start("telephony worker", tel_cfg.worker_interval_ms, worker_round, w);
+        if (!w->periodic) {
                 free(w);
                 return NULL;
         }
@@ -102,23 +72,11 @@ void tel_worker_free(struct tel_worker *w)
 {
         if (!w)
                 return;
-        pthread_mutex_lock(&w->mu);
-        w->stop = true;
-        pthread_cond_signal(&w->cond);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->thread, NULL);
-        pthread_cond_destroy(&w->cond);
-        pthread_mutex_destroy(&w->mu);
+        cc_periodic_stop(w->periodic);
         free(w);
 }
 
 void tel_worker_kick(struct tel *tel)
 {
-        struct tel_worker *w = tel ? tel->worker : NULL;
-        if (!w)
-                return;
-        pthread_mutex_lock(&w->mu);
-        w->kicked = true;
-        pthread_cond_signal(&w->cond);
-        pthread_mutex_unlock(&w->mu);
+        cc_periodic_kick(tel && tel->worker ? tel->worker->periodic : NULL);
 }

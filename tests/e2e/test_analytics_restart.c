@@ -485,7 +485,10 @@ static void start(struct proc *p, const char *conninfo)
         char *db = cc_xasprintf("CC_DATABASE_URL=%s", conninfo);
         const char *level = getenv("CC_TEST_LOG_LEVEL");
         char *log = cc_xasprintf("CC_LOG_LEVEL=%s", level ? level : "warn");
-        const char *const env[] = {db, log, "CC_DB_POOL_SIZE=4", NULL};
+        /* The stream is dated 2025: the default retention would drop its minute rows at start,
+         * which the reference (no housekeeping) keeps. */
+        const char *const env[] = {db, log, "CC_DB_POOL_SIZE=4",
+                                   "CC_ANALYTICS_MINUTE_RETENTION_DAYS=0", NULL};
         p->port = 0;
         spawn("analytics", env, p);
         shared->pid = p->pid;

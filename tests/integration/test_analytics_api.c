@@ -137,14 +137,13 @@ static void add_call(const struct tcall *c)
         for (size_t i = 0; i < CC_ARRAY_SIZE(counters); i++)
                 cc_strbuf_printf(&q, ", %s", counters[i]);
         cc_strbuf_puts(&q, ") SELECT $1::uuid, d.dim::\"char\", d.id, g.grain::\"char\", "
-                           "date_trunc(g.unit, $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE "
-                           "'UTC'");
+                           "date_bin(g.width::interval, $2::timestamptz, 'epoch')");
         for (size_t i = 0; i < CC_ARRAY_SIZE(counters); i++)
                 cc_strbuf_printf(&q, ", ($6::bigint[])[%zu]", i + 1);
         cc_strbuf_puts(&q,
                        " FROM (VALUES ('o', ''), ('a', $3), ('q', $4), ('c', $5)) AS d(dim, id), "
-                       "(VALUES ('m', 'minute'), ('h', 'hour'), ('d', 'day')) AS g(grain, unit) "
-                       "WHERE d.id IS NOT NULL "
+                       "(VALUES ('m', '1 minute'), ('q', '15 minutes'), ('h', '1 hour'), "
+                       "('d', '1 day')) AS g(grain, width) WHERE d.id IS NOT NULL "
                        "ON CONFLICT (org_id, dim, dim_id, grain, bucket) DO UPDATE SET ");
         for (size_t i = 0; i < CC_ARRAY_SIZE(counters); i++)
                 cc_strbuf_printf(&q, "%s%s = r.%s + EXCLUDED.%s", i ? ", " : "", counters[i],
@@ -169,9 +168,10 @@ static void agent_time(const char *org, const char *user_id, const char *at, con
         snprintf(s, sizeof(s), "%d", seconds);
         snprintf(q, sizeof(q),
                  "INSERT INTO agent_rollups AS r (org_id, user_id, grain, bucket, %s) "
-                 "SELECT $1, u.id, g.grain::\"char\", date_trunc(g.unit, $3::timestamptz AT TIME "
-                 "ZONE 'UTC') AT TIME ZONE 'UTC', $4 FROM (VALUES ('m', 'minute'), ('h', 'hour'), "
-                 "('d', 'day')) AS g(grain, unit) CROSS JOIN (VALUES ($2::uuid), "
+                 "SELECT $1, u.id, g.grain::\"char\", date_bin(g.width::interval, "
+                 "$3::timestamptz, 'epoch'), $4 FROM (VALUES ('m', '1 minute'), "
+                 "('q', '15 minutes'), ('h', '1 hour'), ('d', '1 day')) AS g(grain, width) "
+                 "CROSS JOIN (VALUES ($2::uuid), "
                  "('00000000-0000-0000-0000-000000000000'::uuid)) AS u(id) "
                  "ON CONFLICT (org_id, user_id, grain, bucket) DO "
                  "UPDATE SET %s = r.%s + EXCLUDED.%s",
@@ -934,6 +934,119 @@ START_TEST(analytics_api_dashboards)
 }
 END_TEST
 
+/* ---- retention of minute rollups ---- */
+
+/* "YYYY-MM-DD" of today (UTC) minus days. */
+static const char *day_ago(char *buf, size_t len, int days)
+{
+        time_t t = time(NULL) - (time_t)days * 86400;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, len, "%Y-%m-%d", &tm);
+        return buf;
+}
+
+static void setup_retention(void)
+{
+        /* a housekeeping round soon after the rows are written, not in ten minutes */
+        setenv("CC_HOUSEKEEPING_INTERVAL_MS", "100", 1);
+        setenv("CC_ANALYTICS_MINUTE_RETENTION_DAYS", "35", 1);
+        start();
+        people();
+}
+
+/* Three calls at 10:05, 10:10 and 10:20 UTC of a day. */
+static void three_calls(const char *day)
+{
+        static const char *const times[] = {"10:05", "10:10", "10:20"};
+        for (size_t i = 0; i < CC_ARRAY_SIZE(times); i++) {
+                char at[40];
+                snprintf(at, sizeof(at), "%s %s:00+00", day, times[i]);
+                struct tcall c = {.org = ORG_A,
+                                  .start = at,
+                                  .dir = "INBOUND",
+                                  .status = "COMPLETED",
+                                  .agent = ANN,
+                                  .queue = QA1,
+                                  .duration = 60,
+                                  .talk = 60,
+                                  .answered = true,
+                                  .within_sl = true};
+                add_call(&c);
+        }
+}
+
+static long long minute_rows(const char *cmp)
+{
+        char q[200];
+        snprintf(q, sizeof(q),
+                 "SELECT count(*) FROM call_rollups WHERE grain = 'm' "
+                 "AND bucket %s now() - interval '35 days'",
+                 cmp);
+        return cc_test_query_int(conn, q, NULL);
+}
+
+/* Minute rows past CC_ANALYTICS_MINUTE_RETENTION_DAYS are dropped by the housekeeping thread;
+ * the quarter-hour rows keep every hour of every zone exact, and only a window edge inside a
+ * quarter hour that old is counted to the quarter (docs/analytics.md). */
+START_TEST(analytics_api_old_minutes_dropped_hours_still_exact)
+{
+        char old[16], recent[16];
+        day_ago(old, sizeof(old), 40);
+        day_ago(recent, sizeof(recent), 2);
+        three_calls(old);
+        three_calls(recent);
+        ck_assert_msg(CC_TEST_WAIT(minute_rows("<") == 0, 10000, 50),
+                      "old minute rows still there: %lld", minute_rows("<"));
+        ck_assert_int_eq(minute_rows(">="), 3 * 3); /* o, a, q of the recent calls */
+        ck_assert_int_eq(cc_test_query_int(conn,
+                                           "SELECT sum(calls) FROM call_rollups WHERE grain = "
+                                           "'q' AND dim = 'o'",
+                                           NULL),
+                         6);
+
+        char *tok = token("SUPERVISOR", ORG_A, SUP);
+        /* Kolkata's hours start at :30 UTC: 15:00 there is 09:30-10:30 UTC, all three calls */
+        json_object *d = get(tok, 200,
+                             "/api/analytics/kpis?start_date=%s&end_date=%s&tz=Asia/Kolkata"
+                             "&group_by=hour",
+                             old, old);
+        json_object *periods = member(d, "periods");
+        ck_assert_uint_eq(length(periods), 24);
+        for (size_t i = 0; i < 24; i++) {
+                json_object *p = item(periods, i);
+                bool mine = strcmp(text(p, "period") + 11, "15:00") == 0;
+                expect(p, mine ? "total=3 handled=3" : "total=0");
+        }
+        expect(member(d, "summary"), "total=3 aht=60.0");
+        json_object_put(d);
+        /* Nepal (+05:45): 16:00 there is 10:15-11:15 UTC, the 10:20 call alone */
+        d = get(tok, 200,
+                "/api/analytics/kpis?start_date=%s&end_date=%s&tz=Asia/Kathmandu&group_by=hour",
+                old, old);
+        periods = member(d, "periods");
+        for (size_t i = 0; i < length(periods); i++) {
+                json_object *p = item(periods, i);
+                const char *h = text(p, "period") + 11;
+                expect(p, strcmp(h, "15:00") == 0   ? "total=2"
+                          : strcmp(h, "16:00") == 0 ? "total=1"
+                                                    : "total=0");
+        }
+        json_object_put(d);
+        /* From 10:07: to the minute while minutes are kept (10:10 and 10:20), to the quarter
+         * hour before that (from 10:15: 10:20 only). */
+        d = get(tok, 200, "/api/analytics/kpis?start_date=%sT10:07:00Z&end_date=%sT11:00:00Z",
+                recent, recent);
+        expect(member(d, "summary"), "total=2");
+        json_object_put(d);
+        d = get(tok, 200, "/api/analytics/kpis?start_date=%sT10:07:00Z&end_date=%sT11:00:00Z", old,
+                old);
+        expect(member(d, "summary"), "total=1");
+        json_object_put(d);
+        free(tok);
+}
+END_TEST
+
 static void suite_setup(void)
 {
         cc_test_unique("antest", prefix, sizeof(prefix));
@@ -965,5 +1078,11 @@ int main(void)
         tcase_set_timeout(live, 60);
         tcase_add_test(live, analytics_api_dashboards);
         suite_add_tcase(s, live);
+        TCase *retention = tcase_create("retention");
+        tcase_add_unchecked_fixture(retention, suite_setup, suite_teardown);
+        tcase_add_checked_fixture(retention, setup_retention, stop);
+        tcase_set_timeout(retention, 60);
+        tcase_add_test(retention, analytics_api_old_minutes_dropped_hours_still_exact);
+        suite_add_tcase(s, retention);
         return cc_test_run(s);
 }

@@ -270,8 +270,8 @@ START_TEST(analytics_apply_call_row_follows_the_call)
                                   "FROM calls WHERE id = $1",
                                   c->id, got, sizeof(got)),
                          "300 10:00:10 10:00:25 10:05:25");
-        /* o, a, q: three rows each (minute, hour, day) */
-        ck_assert_int_eq(sql_int(pool, "SELECT sum(calls) FROM call_rollups", NULL), 9);
+        /* o, a, q: four rows each (minute, quarter hour, hour, day) */
+        ck_assert_int_eq(sql_int(pool, "SELECT sum(calls) FROM call_rollups", NULL), 12);
         ck_assert_str_eq(at_value(pool,
                                   "SELECT name || ' ' || service_level_seconds FROM queues "
                                   "WHERE id = $1",
@@ -282,7 +282,7 @@ START_TEST(analytics_apply_call_row_follows_the_call)
         struct at_event again;
         at_ev_call_ended(&again, ORG, c);
         at_apply_ok(pool, &again);
-        ck_assert_int_eq(sql_int(pool, "SELECT sum(calls) FROM call_rollups", NULL), 9);
+        ck_assert_int_eq(sql_int(pool, "SELECT sum(calls) FROM call_rollups", NULL), 12);
         /* Nor does a late live event move it back. */
         at_apply_ok(pool, &evs[3]);
         at_apply_ok(pool, &evs[0]);
@@ -434,6 +434,8 @@ START_TEST(analytics_apply_rollup_counters)
                    "1 1 0 1 0 0 0 0 1 1 1 1 0 0 120 120 120 0 10 45");
         expect_row(pool, "o::m:2025-03-10 11:30", "2 1 1 1 0 0 1 0 1 1 1 1 1 0 65 60 60 0 0 20");
         expect_row(pool, "o::m:2025-03-10 11:00", ""); /* c3 ended in it, but began before */
+        /* c6, c7 and c8 (11:40) */
+        expect_row(pool, "o::q:2025-03-10 11:30", "3 2 1 1 1 0 1 0 1 1 1 1 1 0 66 60 60 0 0 20");
         ck_assert_int_eq(sql_int(pool,
                                  "SELECT count(*) FROM call_rollups WHERE dim = 'o' AND grain = "
                                  "'m'",
@@ -461,7 +463,7 @@ START_TEST(analytics_apply_rollup_counters)
                                  "dim_id = ''",
                                  NULL),
                          0);
-        /* Minutes add up to hours and hours to days, in every dimension. */
+        /* Minutes add up to quarters, hours and days, in every dimension. */
         ck_assert_int_eq(sql_int(pool,
                                  "SELECT count(*) FROM (SELECT dim, dim_id FROM (SELECT dim, "
                                  "dim_id, grain, sum(calls) AS n, sum(duration_sum) AS d, "
@@ -522,7 +524,7 @@ static void expect_total_is_sum(struct cc_db_pool *pool)
                                  "SELECT count(DISTINCT grain) FROM agent_rollups WHERE user_id "
                                  "= '" TOTAL "'",
                                  NULL),
-                         3);
+                         4);
 }
 
 START_TEST(analytics_apply_agent_time_split_at_boundaries)
@@ -588,6 +590,8 @@ START_TEST(analytics_apply_agent_time_rounding_keeps_totals)
         expect_agent_row(pool, "d:2025-03-10 00:00", "0 0 0 130 0 0");
         expect_agent_row(pool, "h:2025-03-10 10:00", "0 0 0 60 0 0");
         expect_agent_row(pool, "h:2025-03-10 11:00", "0 0 0 70 0 0");
+        expect_agent_row(pool, "q:2025-03-10 10:45", "0 0 0 60 0 0");
+        expect_agent_row(pool, "q:2025-03-10 11:00", "0 0 0 70 0 0");
         expect_agent_row(pool, "m:2025-03-10 11:01", "0 0 0 10 0 0");
         ck_assert_int_eq(
             sql_int(pool, "SELECT max(break_s) FROM agent_rollups WHERE grain = 'm'", NULL), 60);

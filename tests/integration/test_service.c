@@ -1,7 +1,9 @@
 /* The shared service skeleton in one process: configuration, migrations into the service's
  * schema, readiness that follows the database and the brokers, the service's own routes beside
- * the built-in ones, and an event written through the outbox from a request reaching Kafka. */
+ * the built-in ones, an event written through the outbox from a request reaching Kafka, and the
+ * housekeeping thread. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +135,7 @@ START_TEST(service_starts_migrates_and_serves)
                  "SELECT string_agg(name, ',' ORDER BY name) FROM %s.schema_migrations", schema);
         PGresult *res = PQexec(pg, sql);
         ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-        ck_assert_str_eq(PQgetvalue(res, 0, 0), "000_outbox,001_notes");
+        ck_assert_str_eq(PQgetvalue(res, 0, 0), "000_outbox,000_processed_events_age,001_notes");
         PQclear(res);
 
         /* Authenticated route without a token. */
@@ -286,6 +288,82 @@ START_TEST(service_ready_while_pool_busy)
 }
 END_TEST
 
+/* ---- housekeeping ---- */
+
+static atomic_int housekeeping_rounds;
+
+static void count_round(struct cc_service *svc, struct cc_db_conn *conn)
+{
+        (void)svc;
+        /* the connection is the service's, on its schema */
+        if (cc_db_exec(conn, "SELECT count(*) FROM notes", 0, NULL, NULL) == 0)
+                atomic_fetch_add(&housekeeping_rounds, 1);
+}
+
+static int ignore_event(struct cc_db_conn *conn, const Cc__Events__V1__Envelope *env, void *ud)
+{
+        (void)conn;
+        (void)env;
+        (void)ud;
+        return 0;
+}
+
+static long long count_in(PGconn *pg, const char *where)
+{
+        char sql[256];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.processed_events WHERE %s", schema,
+                 where);
+        PGresult *res = PQexec(pg, sql);
+        ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+        long long n = atoll(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return n;
+}
+
+/* The housekeeping thread runs at start and then every CC_HOUSEKEEPING_INTERVAL_MS: it forgets
+ * consumed event ids older than CC_DEDUPE_RETENTION_DAYS (keeping the rest, so a redelivery of
+ * those is still skipped) and runs the service's own job; it is gone once the service stops. */
+START_TEST(service_housekeeping_forgets_old_event_ids)
+{
+        set_env();
+        setenv("CC_HOUSEKEEPING_INTERVAL_MS", "100", 1);
+        setenv("CC_DEDUPE_RETENTION_DAYS", "30", 1);
+        static const char *const topics[] = {"cc.users.v1"};
+        struct cc_service_def d = def;
+        d.consume_topics = topics;
+        d.nconsume_topics = 1;
+        d.consume_handler = ignore_event;
+        d.housekeeping = count_round;
+        struct cc_service *svc = NULL;
+        char err[512];
+        ck_assert_msg(cc_service_start(&d, &svc, err, sizeof(err)) == 0, "start: %s", err);
+
+        PGconn *pg = PQconnectdb(cc_test_env("CC_TEST_DATABASE_URL"));
+        ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+        char sql[512];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO %s.processed_events (event_id, processed_at) "
+                 "SELECT gen_random_uuid(), now() - d * interval '1 day' "
+                 "FROM unnest(ARRAY[45, 40, 31, 29, 1]) AS d",
+                 schema);
+        PQclear(PQexec(pg, sql));
+        ck_assert_int_eq(count_in(pg, "true"), 5);
+        ck_assert_msg(
+            CC_TEST_WAIT(count_in(pg, "processed_at < now() - interval '30 days'") == 0, 10000, 50),
+            "ids older than 30 days are still there");
+        ck_assert_int_eq(count_in(pg, "true"), 2);
+        ck_assert(CC_TEST_WAIT(atomic_load(&housekeeping_rounds) >= 3, 10000, 20));
+
+        cc_service_stop(svc);
+        int after_stop = atomic_load(&housekeeping_rounds);
+        usleep(300 * 1000);
+        ck_assert_int_eq(atomic_load(&housekeeping_rounds), after_stop);
+        PQfinish(pg);
+        unsetenv("CC_HOUSEKEEPING_INTERVAL_MS");
+        unsetenv("CC_DEDUPE_RETENTION_DAYS");
+}
+END_TEST
+
 static void suite_setup(void)
 {
         cc_test_unique("svctest", prefix, sizeof(prefix));
@@ -307,6 +385,7 @@ static Suite *suite(void)
         tcase_add_test(tc, service_refuses_bad_settings);
         tcase_add_test(tc, service_ready_while_pool_busy);
         tcase_add_test(tc, service_request_event_reaches_kafka_through_outbox);
+        tcase_add_test(tc, service_housekeeping_forgets_old_event_ids);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -12,6 +12,8 @@
 /* The migration every producing service includes in its list, before its own (name
  * "000_outbox"). It creates outbox and processed_events in the current search_path schema. */
 extern const struct cc_migration cc_outbox_migration;
+/* An index to find old processed_events rows (after cc_outbox_migration; names sort so). */
+extern const struct cc_migration cc_processed_events_age_migration;
 
 /* Inserts the event inside the caller's open transaction on conn (search_path must be the
  * service's schema) and issues NOTIFY so the relay wakes at commit. The envelope is bytes as

@@ -35,6 +35,11 @@ struct cc_service_def {
         /* Optional: origins allowed to call the API from a browser (comma-separated), read after
          * the configuration is loaded; NULL or "" answers no CORS at all. */
         const char *(*cors_origins)(void);
+        /* Optional: the service's own retention jobs, run with a pooled connection on the
+         * housekeeping thread, shortly after start and then every CC_HOUSEKEEPING_INTERVAL_MS
+         * (after the library's own: forgetting old consumed event ids). Failures are logged
+         * and retried by the next round. */
+        void (*housekeeping)(struct cc_service *svc, struct cc_db_conn *conn);
         /* Optional: called after everything is up and before serving; non-zero aborts start. */
         int (*init)(struct cc_service *svc);
         void (*fini)(struct cc_service *svc);
