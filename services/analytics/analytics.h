@@ -21,7 +21,8 @@ extern struct an_config an_cfg;
 /* ---- apply.c: the consumer's handler (cc.users.v1, cc.calls.v1, cc.agents.v1,
  * cc.campaigns.v1), inside the transaction that records the event id. 0 applied or skipped
  * (types it does not use); -EBADMSG for a permanently invalid event (dead-lettered); other
- * negative errno to retry. ---- */
+ * negative errno to retry. Lower-cases the payload's ids in place (the strings must be
+ * writable, as an unpacked message's are). ---- */
 int an_apply(struct cc_db_conn *conn, const Cc__Events__V1__Envelope *env,
              void *userdata) CC_MUSTCHECK;
 

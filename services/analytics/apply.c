@@ -120,16 +120,28 @@ static const char *str(const char *s)
         return s ? s : "";
 }
 
-/* An id the event must carry. */
-static bool id_ok(const char *s)
+/* Ids are keys of text columns (rollup dimensions, calls.agent_id) that the API looks up in
+ * lower case, so a producer writing a UUID in upper case must not make a second key. */
+static void lower_in_place(char *s)
 {
-        return s && cc_uuid_valid(s);
+        for (; *s; s++)
+                if (*s >= 'A' && *s <= 'F')
+                        *s = (char)(*s - 'A' + 'a');
 }
 
-/* An id the event may leave "" (not known). */
-static bool opt_id_ok(const char *s)
+/* An id the event must carry; lower-cased where it stands. */
+static bool id_ok(char *s)
 {
-        return !s || !*s || cc_uuid_valid(s);
+        if (!s || !cc_uuid_valid(s))
+                return false;
+        lower_in_place(s);
+        return true;
+}
+
+/* An id the event may leave "" (not known); lower-cased where it stands. */
+static bool opt_id_ok(char *s)
+{
+        return !s || !*s || id_ok(s);
 }
 
 /* Times are ms since the epoch; 0 is "not known". */

@@ -246,6 +246,12 @@ int an_window_resolve(struct cc_db_conn *conn, const struct an_window_spec *spec
                 PQclear(res);
                 return -ERANGE;
         }
+        /* Answers write instants as ISO 8601 UTC, years 1970 to 9999: a window that a zone
+         * pushes past either end (1 January 1970 in Kolkata) has no way to be written. */
+        if (w.start_ms < 0 || w.end_ms >= AN_TIME_MAX_MS) {
+                PQclear(res);
+                return -EOVERFLOW;
+        }
         if (!grouped) {
                 w.periods = cc_arena_alloc(arena, sizeof(*w.periods));
                 w.periods[0] = (struct an_period){.lo_ms = w.start_ms, .hi_ms = w.end_ms};
@@ -449,6 +455,11 @@ int an_req_window(struct cc_http_req *req, struct cc_db_conn *conn,
                 break;
         case -ERANGE:
                 cc_http_reply_error(req, 422, "start_date: must be before end_date");
+                break;
+        case -EOVERFLOW:
+                cc_http_reply_error(req, 422,
+                                    "start_date: the window must lie between 1970-01-01 and "
+                                    "9999-12-31 UTC");
                 break;
         case -E2BIG:
                 cc_http_reply_error(req, 422,

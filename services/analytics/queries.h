@@ -62,8 +62,12 @@ struct an_window {
         size_t nperiods;
 };
 
+/* 10000-01-01T00:00:00Z: the first instant an answer cannot write. */
+#define AN_TIME_MAX_MS 253402300800000LL
+
 /* The periods of spec's window in its zone (PostgreSQL does the calendar). Returns 0, -EDOM
  * for a time zone PostgreSQL does not know, -ERANGE when the window is empty or reversed,
+ * -EOVERFLOW when it reaches before 1970 or into the year 10000 (UTC),
  * -E2BIG for more than AN_MAX_PERIODS periods, or cc_db_exec's errors. */
 int an_window_resolve(struct cc_db_conn *conn, const struct an_window_spec *spec,
                       struct cc_arena *arena, struct an_window *ret) CC_MUSTCHECK;

@@ -740,6 +740,11 @@ START_TEST(analytics_api_validation)
             {"/api/analytics/kpis?group_by=hour&start_date=2020-01-01&end_date=2025-01-01",
              "group_by: "},
             {"/api/analytics/kpis?agent_id=42", "agent_id: must be a UUID"},
+            /* windows that reach past what an answer can write (ISO 8601, years 1970-9999) */
+            {"/api/analytics/kpis?start_date=9999-12-01&end_date=9999-12-31",
+             "start_date: the window must lie between 1970-01-01 and 9999-12-31 UTC"},
+            {"/api/analytics/calls?start_date=1970-01-01&end_date=1970-01-02&tz=Asia/Kolkata",
+             "start_date: the window must lie"},
             {"/api/analytics/kpis?queue_id=" QA1 "&agent_id=" ANN, "queue_id: "},
             {"/api/dashboard/stats?days=0", "days: "},
             {"/api/dashboard/agent-performance?days=many", "days: "},
@@ -750,6 +755,17 @@ START_TEST(analytics_api_validation)
                 expect_detail(d, bad[i].detail);
                 json_object_put(d);
         }
+        /* the first and last days that can be written are fine */
+        json_object *edge =
+            get(sup, 200, "/api/analytics/kpis?start_date=1970-01-01&end_date=1970-01-02");
+        ck_assert_str_eq(text(edge, "start_date"), "1970-01-01T00:00:00.000Z");
+        json_object_put(edge);
+        edge = get(sup, 200,
+                   "/api/analytics/kpis?start_date=9999-12-30T00:00:00Z&end_date=9999-12-31T"
+                   "23:59:00Z&group_by=day");
+        expect_keys(member(edge, "periods"), "period", "9999-12-30,9999-12-31");
+        ck_assert_str_eq(text(edge, "end_date"), "9999-12-31T23:59:00.000Z");
+        json_object_put(edge);
         /* unknown keys are ignored; a bare '?' is fine */
         json_object_put(get(sup, 200, "/api/analytics/kpis?foo=bar"));
         free(sup);

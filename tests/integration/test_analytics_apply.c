@@ -7,6 +7,7 @@
  * without losing seconds to rounding; versions guard users and campaigns; bad events are
  * refused and change nothing. One test goes through the real broker and the service's own
  * consumer, duplicates included. */
+#include <ctype.h>
 #include <errno.h>
 
 #include "analytics_test.h"
@@ -407,6 +408,65 @@ START_TEST(analytics_apply_late_ended_lands_in_its_start_bucket)
                                  "'2025-03-10T11:00:00Z' AND grain <> 'd'",
                                  NULL),
                          0);
+        cc_db_pool_free(pool);
+}
+END_TEST
+
+/* A producer writing ids in upper case adds to the same rows as one writing them in lower case,
+ * the keys the API looks up. */
+START_TEST(analytics_apply_upper_case_ids_are_the_same_ids)
+{
+        struct cc_db_pool *pool = at_db_open();
+        struct at_call calls[NCALLS];
+        make_calls(calls);
+        char id[40], agent[40], queue[40];
+        snprintf(id, sizeof(id), "%s", calls[0].id);
+        snprintf(agent, sizeof(agent), "%s", USER_A);
+        snprintf(queue, sizeof(queue), "%s", Q1);
+        for (char *p = id; *p; p++)
+                *p = (char)toupper((unsigned char)*p);
+        for (char *p = agent; *p; p++)
+                *p = (char)toupper((unsigned char)*p);
+        for (char *p = queue; *p; p++)
+                *p = (char)toupper((unsigned char)*p);
+        struct at_call upper = calls[0];
+        upper.id = id;
+        upper.agent = agent;
+        upper.queue = queue;
+        struct at_event a, b;
+        at_ev_call_ended(&a, ORG, &calls[0]);
+        at_ev_call_ended(&b, ORG, &upper);
+        at_apply_ok(pool, &a);
+        at_apply_ok(pool, &b); /* the same call: counted once */
+        ck_assert_int_eq(sql_int(pool, "SELECT count(*) FROM calls", NULL), 1);
+        ck_assert_int_eq(sql_int(pool,
+                                 "SELECT sum(calls) FROM call_rollups WHERE dim = 'a' AND "
+                                 "grain = 'd' AND dim_id = $1",
+                                 USER_A),
+                         1);
+        /* another call of the same agent and queue, in upper case */
+        snprintf(id, sizeof(id), "%s", calls[1].id);
+        for (char *p = id; *p; p++)
+                *p = (char)toupper((unsigned char)*p);
+        upper = calls[1];
+        upper.id = id;
+        upper.agent = agent;
+        upper.queue = queue;
+        at_ev_call_ended(&b, ORG, &upper);
+        at_apply_ok(pool, &b);
+        ck_assert_int_eq(sql_int(pool,
+                                 "SELECT sum(calls) FROM call_rollups WHERE dim = 'a' AND "
+                                 "grain = 'd' AND dim_id = $1",
+                                 USER_A),
+                         2);
+        ck_assert_int_eq(sql_int(pool,
+                                 "SELECT sum(calls) FROM call_rollups WHERE dim = 'q' AND "
+                                 "grain = 'd' AND dim_id = $1",
+                                 Q1),
+                         2);
+        ck_assert_int_eq(
+            sql_int(pool, "SELECT count(*) FROM call_rollups WHERE dim_id <> lower(dim_id)", NULL),
+            0);
         cc_db_pool_free(pool);
 }
 END_TEST
@@ -1011,6 +1071,7 @@ static Suite *suite(void)
         tcase_add_test(tc, analytics_apply_ended_before_started);
         tcase_add_test(tc, analytics_apply_late_ended_lands_in_its_start_bucket);
         tcase_add_test(tc, analytics_apply_rollup_counters);
+        tcase_add_test(tc, analytics_apply_upper_case_ids_are_the_same_ids);
         tcase_add_test(tc, analytics_apply_agent_time_split_at_boundaries);
         tcase_add_test(tc, analytics_apply_agent_time_rounding_keeps_totals);
         tcase_add_test(tc, analytics_apply_agent_time_long_interval_is_clamped);
