@@ -180,11 +180,21 @@ int an_time_parse(const char *s, bool is_end, struct an_time *ret)
         "     $11::interval) AS l"
 
 /* Hours step in real time and are named by their wall-clock hour: the hour that happens twice
- * when clocks go back gets one key, the hour skipped when they go forward none. */
+ * when clocks go back gets one key, the hour skipped when they go forward none. Real-time steps
+ * keep the minutes of the start's offset, so after a change by less than an hour (Lord Howe's
+ * half-hour DST, Kathmandu's +05:30 to +05:45) they no longer fall on the wall clock's hours:
+ * every wall-clock hour is a candidate too, and a key starts at its earliest candidate (a
+ * wall-clock hour that happens twice PostgreSQL reads as the later one; the real-time step
+ * finds the earlier). */
 #define GEN_HOURS                                                                                  \
         "SELECT to_char(i AT TIME ZONE $1, $10) AS key, i "                                        \
         "FROM generate_series(date_trunc($8, w.s AT TIME ZONE $1) AT TIME ZONE $1 - $11::interval, " \
-        "     least(w.e, w.s + ($9::int + 2) * $11::interval), $11::interval) AS i"
+        "     least(w.e, w.s + ($9::int + 2) * $11::interval), $11::interval) AS i "               \
+        "UNION ALL "                                                                               \
+        "SELECT to_char(l AT TIME ZONE $1 AT TIME ZONE $1, $10), l AT TIME ZONE $1 "             \
+        "FROM generate_series(date_trunc($8, w.s AT TIME ZONE $1) - $11::interval, "               \
+        "     least(w.e AT TIME ZONE $1, (w.s AT TIME ZONE $1) + ($9::int + 2) * $11::interval), " \
+        "     $11::interval) AS l"
 /* clang-format on */
 
 static const char window_calendar_sql[] = WINDOW_SQL(GEN_CALENDAR);
@@ -238,7 +248,7 @@ int an_window_resolve(struct cc_db_conn *conn, const struct an_window_spec *spec
                 return -EPROTO; /* the window row is always there */
         }
         struct an_window w = {
-            .minutes_from_ms = spec->minutes_from_ms,
+            .minutes_from_ms = an_minutes_from_ms(spec->now_ms),
             .start_ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10),
             .end_ms = strtoll(PQgetvalue(res, 0, 1), NULL, 10),
         };
@@ -247,11 +257,15 @@ int an_window_resolve(struct cc_db_conn *conn, const struct an_window_spec *spec
                 return -ERANGE;
         }
         /* Answers write instants as ISO 8601 UTC, years 1970 to 9999: a window that a zone
-         * pushes past either end (1 January 1970 in Kolkata) has no way to be written. */
-        if (w.start_ms < 0 || w.end_ms >= AN_TIME_MAX_MS) {
+         * pushes past either end (1 January 1970 in Kolkata) has no way to be written. The end
+         * of 9999 itself is written a millisecond early (nothing can happen in it: events
+         * carry no later time). */
+        if (w.start_ms < 0 || w.end_ms > AN_TIME_MAX_MS) {
                 PQclear(res);
                 return -EOVERFLOW;
         }
+        if (w.end_ms == AN_TIME_MAX_MS)
+                w.end_ms--;
         if (!grouped) {
                 w.periods = cc_arena_alloc(arena, sizeof(*w.periods));
                 w.periods[0] = (struct an_period){.lo_ms = w.start_ms, .hi_ms = w.end_ms};
@@ -268,6 +282,8 @@ int an_window_resolve(struct cc_db_conn *conn, const struct an_window_spec *spec
                         snprintf(p->key, sizeof(p->key), "%s", PQgetvalue(res, i, 3));
                         p->lo_ms = strtoll(PQgetvalue(res, i, 4), NULL, 10);
                         p->hi_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+                        if (p->hi_ms > w.end_ms)
+                                p->hi_ms = w.end_ms;
                 }
         }
         PQclear(res);
@@ -416,12 +432,8 @@ static int req_time(struct cc_http_req *req, const char *name, bool is_end, stru
 int an_req_window_spec(struct cc_http_req *req, enum an_group default_group, int64_t span_ms,
                        struct an_window_spec *ret)
 {
-        int64_t now = cc_now_ms();
-        struct an_window_spec spec = {.tz = "UTC",
-                                      .now_ms = now,
-                                      .span_ms = span_ms,
-                                      .group = default_group,
-                                      .minutes_from_ms = an_minutes_from_ms(now)};
+        struct an_window_spec spec = {
+            .tz = "UTC", .now_ms = cc_now_ms(), .span_ms = span_ms, .group = default_group};
         if (req_time(req, "start_date", false, &spec.start) < 0 ||
             req_time(req, "end_date", true, &spec.end) < 0)
                 return -EINVAL;

@@ -44,8 +44,7 @@ struct an_window_spec {
          * starts in the future, so the window still holds every call up to now, and it is
          * made of day buckets alone), a missing start span_ms's days before the end. */
         bool whole_days;
-        enum an_group group;     /* AN_GROUP_NONE: one period, the whole window */
-        int64_t minutes_from_ms; /* copied into the window */
+        enum an_group group; /* AN_GROUP_NONE: one period, the whole window */
 };
 
 struct an_period {

@@ -298,12 +298,17 @@ int64_t an_minutes_from_ms(int64_t now_ms)
 }
 
 /* Batches through the partial indexes on minute rows (migration 004), so each statement's cost
- * and locks stay bounded however much is due. */
+ * and locks stay bounded however much is due; at most DROP_MAX_ROUNDS of them per table and
+ * round, so a large backlog (retention just switched on) goes over several rounds rather than
+ * holding a connection, and the service's shutdown, for minutes. */
+#define DROP_BATCH      10000
+#define DROP_BATCH_TEXT "10000"
+#define DROP_MAX_ROUNDS 50
 static const char *const drop_minutes_sql[] = {
     "DELETE FROM call_rollups WHERE ctid = ANY (ARRAY (SELECT ctid FROM call_rollups "
-    "WHERE grain = 'm' AND bucket < to_timestamp($1::bigint) LIMIT 10000))",
+    "WHERE grain = 'm' AND bucket < to_timestamp($1::bigint) LIMIT " DROP_BATCH_TEXT "))",
     "DELETE FROM agent_rollups WHERE ctid = ANY (ARRAY (SELECT ctid FROM agent_rollups "
-    "WHERE grain = 'm' AND bucket < to_timestamp($1::bigint) LIMIT 10000))",
+    "WHERE grain = 'm' AND bucket < to_timestamp($1::bigint) LIMIT " DROP_BATCH_TEXT "))",
 };
 
 long long an_drop_old_minutes(struct cc_db_conn *conn, int64_t now_ms)
@@ -311,12 +316,15 @@ long long an_drop_old_minutes(struct cc_db_conn *conn, int64_t now_ms)
         int64_t from = an_minutes_from_ms(now_ms);
         if (from == INT64_MIN)
                 return 0;
+        /* A day below the readers' horizon: a request that fixed its horizon a moment ago, or a
+         * replica whose clock is behind, still finds every minute it reads. */
         char before[24];
-        snprintf(before, sizeof(before), "%lld", (long long)(from / 1000));
+        snprintf(before, sizeof(before), "%lld", (long long)((from - DAY_MS) / 1000));
         const char *params[] = {before};
         long long total = 0;
         for (size_t t = 0; t < CC_ARRAY_SIZE(drop_minutes_sql); t++) {
                 long n;
+                int rounds = 0;
                 do {
                         PGresult *res = NULL;
                         int r = cc_db_exec(conn, drop_minutes_sql[t], 1, params, &res);
@@ -325,7 +333,7 @@ long long an_drop_old_minutes(struct cc_db_conn *conn, int64_t now_ms)
                         n = strtol(PQcmdTuples(res), NULL, 10);
                         PQclear(res);
                         total += n;
-                } while (n == 10000);
+                } while (n == DROP_BATCH && ++rounds < DROP_MAX_ROUNDS);
         }
         return total;
 }

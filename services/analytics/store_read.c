@@ -20,7 +20,8 @@
         X(failed)                                                                                  \
         X(no_answer)                                                                               \
         X(busy)                                                                                    \
-        X(canceled) X(answered) X(handled) X(queued) X(queued_answered) X(within_sl) X(abandoned)  \
+        X(canceled)                                                                                \
+        X(answered) X(handled) X(queued) X(queued_answered) X(within_sl) X(abandoned)              \
             X(duration_sum) X(completed_duration_sum) X(talk_sum) X(hold_sum) X(wrap_sum)          \
                 X(answered_wait_sum)
 #define AGENT_COLUMNS(X) X(available_s) X(busy_s) X(wrap_up_s) X(break_s) X(training_s) X(offline_s)

@@ -741,7 +741,7 @@ START_TEST(analytics_api_validation)
              "group_by: "},
             {"/api/analytics/kpis?agent_id=42", "agent_id: must be a UUID"},
             /* windows that reach past what an answer can write (ISO 8601, years 1970-9999) */
-            {"/api/analytics/kpis?start_date=9999-12-01&end_date=9999-12-31",
+            {"/api/analytics/kpis?start_date=9999-12-01&end_date=9999-12-31&tz=America/New_York",
              "start_date: the window must lie between 1970-01-01 and 9999-12-31 UTC"},
             {"/api/analytics/calls?start_date=1970-01-01&end_date=1970-01-02&tz=Asia/Kolkata",
              "start_date: the window must lie"},
@@ -765,6 +765,12 @@ START_TEST(analytics_api_validation)
                    "23:59:00Z&group_by=day");
         expect_keys(member(edge, "periods"), "period", "9999-12-30,9999-12-31");
         ck_assert_str_eq(text(edge, "end_date"), "9999-12-31T23:59:00.000Z");
+        json_object_put(edge);
+        /* the whole last day (its end, 10000-01-01, written a millisecond early) */
+        edge = get(sup, 200, "/api/analytics/kpis?start_date=9999-12-31&end_date=9999-12-31");
+        ck_assert_str_eq(text(edge, "end_date"), "9999-12-31T23:59:59.999Z");
+        expect_keys(member(edge, "periods"), "period", "9999-12-31");
+        ck_assert_str_eq(text(item(member(edge, "periods"), 0), "end"), "9999-12-31T23:59:59.999Z");
         json_object_put(edge);
         /* unknown keys are ignored; a bare '?' is fine */
         json_object_put(get(sup, 200, "/api/analytics/kpis?foo=bar"));
@@ -1063,6 +1069,75 @@ START_TEST(analytics_api_old_minutes_dropped_hours_still_exact)
 }
 END_TEST
 
+/* ---- zones whose offset moves by less than an hour ---- */
+
+static void setup_zones(void)
+{
+        start();
+        people();
+}
+
+/* One completed inbound call of Ann's at a UTC instant. */
+static void call_at(const char *at)
+{
+        struct tcall c = {.org = ORG_A,
+                          .start = at,
+                          .dir = "INBOUND",
+                          .status = "COMPLETED",
+                          .agent = ANN,
+                          .duration = 60,
+                          .talk = 60,
+                          .answered = true};
+        add_call(&c);
+}
+
+/* The hour period i of periods: its key, its bounds and its calls. */
+static void expect_hour(json_object *periods, size_t i, const char *key, const char *rest)
+{
+        json_object *p = item(periods, i);
+        ck_assert_str_eq(text(p, "period"), key);
+        expect(p, rest);
+}
+
+/* Lord Howe moves its clocks by half an hour (+11:00 to +10:30 at 02:00 on 6 April 2025, back
+ * at 02:00 on 5 October): every hour after the change still starts on the hour of the wall
+ * clock, so a call at 03:10 there is in the 03:00 period, not in the one before. */
+START_TEST(analytics_api_hours_across_half_hour_clock_changes)
+{
+        call_at("2025-04-05 15:45:00+00"); /* 02:15 +10:30 */
+        call_at("2025-04-05 16:40:00+00"); /* 03:10 +10:30 */
+        call_at("2025-10-04 16:10:00+00"); /* 03:10 +11:00 */
+        char *tok = token("SUPERVISOR", ORG_A, SUP);
+        json_object *d = get(tok, 200,
+                             "/api/analytics/kpis?start_date=2025-04-06&end_date=2025-04-06"
+                             "&tz=Australia/Lord_Howe&group_by=hour");
+        json_object *periods = member(d, "periods");
+        ck_assert_uint_eq(length(periods), 24); /* 01:30 to 02:00 happens twice */
+        /* 01:00 lasts an hour and a half; every later hour starts at :30 UTC */
+        expect_hour(periods, 1, "2025-04-06 01:00",
+                    "start=2025-04-05T14:00:00.000Z end=2025-04-05T15:30:00.000Z total=0");
+        expect_hour(periods, 2, "2025-04-06 02:00",
+                    "start=2025-04-05T15:30:00.000Z end=2025-04-05T16:30:00.000Z total=1");
+        expect_hour(periods, 3, "2025-04-06 03:00",
+                    "start=2025-04-05T16:30:00.000Z end=2025-04-05T17:30:00.000Z total=1");
+        expect_hour(periods, 23, "2025-04-06 23:00",
+                    "start=2025-04-06T12:30:00.000Z end=2025-04-06T13:30:00.000Z");
+        json_object_put(d);
+        /* forward: 02:00 becomes 02:30, so that hour lasts half an hour */
+        d = get(tok, 200,
+                "/api/analytics/kpis?start_date=2025-10-05&end_date=2025-10-05"
+                "&tz=Australia/Lord_Howe&group_by=hour");
+        periods = member(d, "periods");
+        ck_assert_uint_eq(length(periods), 24);
+        expect_hour(periods, 2, "2025-10-05 02:00",
+                    "start=2025-10-04T15:30:00.000Z end=2025-10-04T16:00:00.000Z total=0");
+        expect_hour(periods, 3, "2025-10-05 03:00",
+                    "start=2025-10-04T16:00:00.000Z end=2025-10-04T17:00:00.000Z total=1");
+        json_object_put(d);
+        free(tok);
+}
+END_TEST
+
 static void suite_setup(void)
 {
         cc_test_unique("antest", prefix, sizeof(prefix));
@@ -1100,5 +1175,11 @@ int main(void)
         tcase_set_timeout(retention, 60);
         tcase_add_test(retention, analytics_api_old_minutes_dropped_hours_still_exact);
         suite_add_tcase(s, retention);
+        TCase *zones = tcase_create("zones");
+        tcase_add_unchecked_fixture(zones, suite_setup, suite_teardown);
+        tcase_add_checked_fixture(zones, setup_zones, stop);
+        tcase_set_timeout(zones, 60);
+        tcase_add_test(zones, analytics_api_hours_across_half_hour_clock_changes);
+        suite_add_tcase(s, zones);
         return cc_test_run(s);
 }
