@@ -366,9 +366,13 @@ int cc_service_start(const struct cc_service_def *def, struct cc_service **ret_s
                          c->port, strerror(-r));
                 goto fail;
         }
-        svc->housekeeping =
-            cc_periodic_start("housekeeping", svc->cfg.housekeeping_ms, housekeeping_round, svc);
-        cc_periodic_kick(svc->housekeeping); /* a first round now, not an interval from now */
+        /* Only where there is something to keep: a thread and a database connection less in
+         * the services that neither consume nor keep rollups. */
+        if (def->consume_handler || def->housekeeping) {
+                svc->housekeeping = cc_periodic_start("housekeeping", svc->cfg.housekeeping_ms,
+                                                      housekeeping_round, svc);
+                cc_periodic_kick(svc->housekeeping); /* a first round now, not in an interval */
+        }
         set_gauges(svc, true);
         svc->gauges_on = true;
         cc_log_info(NULL, "%s listening on %s:%d", def->name, c->bind,
