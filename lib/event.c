@@ -68,3 +68,20 @@ const char *cc_event_topic(const char *type)
         }
         return NULL;
 }
+
+const char *cc_event_enum_name(const ProtobufCEnumDescriptor *desc, int value)
+{
+        if (!desc || value == 0)
+                return "";
+        const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(desc, value);
+        const ProtobufCEnumValue *zero = protobuf_c_enum_descriptor_get_value(desc, 0);
+        if (!v || !zero)
+                return "";
+        /* Every enum of events.proto names its zero value <PREFIX>UNSPECIFIED, and the others
+         * <PREFIX><NAME>: the prefix is the zero value's name up to UNSPECIFIED. */
+        const char *u = strstr(zero->name, "UNSPECIFIED");
+        size_t prefix = u ? (size_t)(u - zero->name) : 0;
+        if (strncmp(v->name, zero->name, prefix) != 0)
+                return "";
+        return v->name + prefix;
+}

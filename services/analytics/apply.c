@@ -20,97 +20,12 @@
 /* 9999-12-31T23:59:59.999Z: the last instant PostgreSQL and the API's formats both handle. */
 #define TIME_MAX_MS 253402300799999LL
 
-/* ---- names stored for the protobuf enums (docs/events.md; "" for "not known") ---- */
-
-static const char *call_status_name(Cc__Events__V1__CallStatus s)
-{
-        static const char *const names[] = {
-            [CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_QUEUED] = "QUEUED",
-            [CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_RINGING] = "RINGING",
-            [CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_IN_PROGRESS] = "IN_PROGRESS",
-            [CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_ON_HOLD] = "ON_HOLD",
-            [CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_COMPLETED] = "COMPLETED",
-            [CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_NO_ANSWER] = "NO_ANSWER",
-            [CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_BUSY] = "BUSY",
-            [CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_FAILED] = "FAILED",
-            [CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_CANCELED] = "CANCELED",
-        };
-        return (unsigned)s < CC_ARRAY_SIZE(names) && names[s] ? names[s] : "";
-}
+/* ---- enums ---- */
 
 static bool call_status_terminal(Cc__Events__V1__CallStatus s)
 {
         return s >= CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_COMPLETED &&
                s <= CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_CANCELED;
-}
-
-static const char *direction_name(Cc__Events__V1__CallDirection d)
-{
-        switch (d) {
-        case CC__EVENTS__V1__CALL_DIRECTION__CALL_DIRECTION_INBOUND:
-                return "INBOUND";
-        case CC__EVENTS__V1__CALL_DIRECTION__CALL_DIRECTION_OUTBOUND:
-                return "OUTBOUND";
-        default:
-                return "";
-        }
-}
-
-static const char *agent_status_name(Cc__Events__V1__AgentStatus s)
-{
-        static const char *const names[] = {
-            [CC__EVENTS__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE] = "OFFLINE",
-            [CC__EVENTS__V1__AGENT_STATUS__AGENT_STATUS_AVAILABLE] = "AVAILABLE",
-            [CC__EVENTS__V1__AGENT_STATUS__AGENT_STATUS_BUSY] = "BUSY",
-            [CC__EVENTS__V1__AGENT_STATUS__AGENT_STATUS_WRAP_UP] = "WRAP_UP",
-            [CC__EVENTS__V1__AGENT_STATUS__AGENT_STATUS_BREAK] = "BREAK",
-            [CC__EVENTS__V1__AGENT_STATUS__AGENT_STATUS_TRAINING] = "TRAINING",
-        };
-        return (unsigned)s < CC_ARRAY_SIZE(names) && names[s] ? names[s] : "";
-}
-
-static const char *role_name(Cc__Events__V1__UserRole r)
-{
-        switch (r) {
-        case CC__EVENTS__V1__USER_ROLE__USER_ROLE_ADMIN:
-                return "ADMIN";
-        case CC__EVENTS__V1__USER_ROLE__USER_ROLE_SUPERVISOR:
-                return "SUPERVISOR";
-        case CC__EVENTS__V1__USER_ROLE__USER_ROLE_AGENT:
-                return "AGENT";
-        default:
-                return "";
-        }
-}
-
-static const char *user_status_name(Cc__Events__V1__UserStatus s)
-{
-        switch (s) {
-        case CC__EVENTS__V1__USER_STATUS__USER_STATUS_ACTIVE:
-                return "ACTIVE";
-        case CC__EVENTS__V1__USER_STATUS__USER_STATUS_INACTIVE:
-                return "INACTIVE";
-        case CC__EVENTS__V1__USER_STATUS__USER_STATUS_SUSPENDED:
-                return "SUSPENDED";
-        default:
-                return "";
-        }
-}
-
-static const char *campaign_type_name(Cc__Events__V1__CampaignType t)
-{
-        switch (t) {
-        case CC__EVENTS__V1__CAMPAIGN_TYPE__CAMPAIGN_TYPE_INBOUND:
-                return "INBOUND";
-        case CC__EVENTS__V1__CAMPAIGN_TYPE__CAMPAIGN_TYPE_OUTBOUND:
-                return "OUTBOUND";
-        case CC__EVENTS__V1__CAMPAIGN_TYPE__CAMPAIGN_TYPE_TRANSFER:
-                return "TRANSFER";
-        case CC__EVENTS__V1__CAMPAIGN_TYPE__CAMPAIGN_TYPE_ESCALATION:
-                return "ESCALATION";
-        default:
-                return "";
-        }
 }
 
 /* ---- parameters ---- */
@@ -228,8 +143,8 @@ static int apply_user(struct cc_db_conn *conn, const Cc__Events__V1__Envelope *e
             str(u->email),
             str(u->first_name),
             str(u->last_name),
-            role_name(u->role),
-            user_status_name(u->status),
+            CC_EVENT_ENUM_NAME(user_role, u->role),
+            CC_EVENT_ENUM_NAME(user_status, u->status),
             str(u->department),
             ts(&created, u->created_at_ms),
             num(&version, u->updated_at_ms),
@@ -284,7 +199,7 @@ static int apply_campaign(struct cc_db_conn *conn, const Cc__Events__V1__Envelop
             c->campaign_id,
             env->org_id,
             str(c->name),
-            campaign_type_name(c->type),
+            CC_EVENT_ENUM_NAME(campaign_type, c->type),
             c->active ? "true" : "false",
             str(c->queue_id),
             ts(&created, c->created_at_ms),
@@ -400,8 +315,8 @@ static int apply_call_started(struct cc_db_conn *conn, const Cc__Events__V1__Env
         const char *params[] = {
             e->call_id,
             env->org_id,
-            direction_name(e->direction),
-            call_status_name(e->status),
+            CC_EVENT_ENUM_NAME(call_direction, e->direction),
+            CC_EVENT_ENUM_NAME(call_status, e->status),
             str(e->from_number),
             str(e->to_number),
             str(e->agent_id),
@@ -423,7 +338,7 @@ static int apply_call_updated(struct cc_db_conn *conn, const Cc__Events__V1__Env
         const char *params[] = {
             e->call_id,
             env->org_id,
-            call_status_name(e->status),
+            CC_EVENT_ENUM_NAME(call_status, e->status),
             str(e->agent_id),
             str(e->queue_id),
             e->on_hold ? "true" : "false",
@@ -464,8 +379,8 @@ static int apply_call_ended(struct cc_db_conn *conn, const Cc__Events__V1__Envel
         const char *params[] = {
             e->call_id,
             env->org_id,
-            direction_name(e->direction),
-            call_status_name(e->status),
+            CC_EVENT_ENUM_NAME(call_direction, e->direction),
+            CC_EVENT_ENUM_NAME(call_status, e->status),
             str(e->from_number),
             str(e->to_number),
             str(e->agent_id),
@@ -506,7 +421,7 @@ static const char agent_sql[] =
 static int apply_agent_status(struct cc_db_conn *conn, const Cc__Events__V1__Envelope *env)
 {
         const Cc__Events__V1__AgentStatusChanged *e = env->agent_status_changed;
-        const char *status = agent_status_name(e->status);
+        const char *status = CC_EVENT_ENUM_NAME(agent_status, e->status);
         if (!id_ok(e->agent_id) || !id_ok(e->user_id) || !*status || !time_ok(e->changed_at_ms))
                 return -EBADMSG;
         int64_t at = event_ms(env, e->changed_at_ms);
@@ -525,7 +440,7 @@ static int apply_agent_status(struct cc_db_conn *conn, const Cc__Events__V1__Env
         int r = exec(conn, agent_sql, CC_ARRAY_SIZE(params), params, NULL);
         if (r < 0)
                 return r;
-        const char *previous = agent_status_name(e->previous_status);
+        const char *previous = CC_EVENT_ENUM_NAME(agent_status, e->previous_status);
         if (!*previous || e->previous_duration_seconds <= 0)
                 return 0; /* the first status, or nothing to account */
         r = an_rollup_agent_time(conn, env->org_id, e->user_id, previous,

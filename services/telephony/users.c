@@ -9,34 +9,6 @@
 #include "cc/log.h"
 #include "telephony.h"
 
-static const char *role_name(Cc__Events__V1__UserRole r)
-{
-        switch (r) {
-        case CC__EVENTS__V1__USER_ROLE__USER_ROLE_ADMIN:
-                return "ADMIN";
-        case CC__EVENTS__V1__USER_ROLE__USER_ROLE_SUPERVISOR:
-                return "SUPERVISOR";
-        case CC__EVENTS__V1__USER_ROLE__USER_ROLE_AGENT:
-                return "AGENT";
-        default:
-                return ""; /* proto3's "not known" */
-        }
-}
-
-static const char *status_name(Cc__Events__V1__UserStatus s)
-{
-        switch (s) {
-        case CC__EVENTS__V1__USER_STATUS__USER_STATUS_ACTIVE:
-                return "ACTIVE";
-        case CC__EVENTS__V1__USER_STATUS__USER_STATUS_INACTIVE:
-                return "INACTIVE";
-        case CC__EVENTS__V1__USER_STATUS__USER_STATUS_SUSPENDED:
-                return "SUSPENDED";
-        default:
-                return "";
-        }
-}
-
 /* The insert happens, or the update does when this version is newer than the stored one;
  * RETURNING then yields a row. No row: an equal or older version, skipped. */
 static const char upsert_sql[] =
@@ -111,14 +83,14 @@ int tel_users_apply(struct cc_db_conn *conn, const Cc__Events__V1__Envelope *env
                 json_object_array_add(skills, json_object_new_string(str(u->skills[i])));
         char version[24];
         snprintf(version, sizeof(version), "%lld", (long long)u->updated_at_ms);
-        const char *status = status_name(u->status);
+        const char *status = CC_EVENT_ENUM_NAME(user_status, u->status);
         const char *params[] = {
             u->user_id,
             env->org_id,
             str(u->email),
             str(u->first_name),
             str(u->last_name),
-            role_name(u->role),
+            CC_EVENT_ENUM_NAME(user_role, u->role),
             status,
             json_object_to_json_string_ext(skills, JSON_C_TO_STRING_PLAIN),
             version,

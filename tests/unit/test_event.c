@@ -163,6 +163,33 @@ START_TEST(event_unpack_rejects_incomplete_envelopes)
 }
 END_TEST
 
+/* The names the tables and the API use for the enums: the proto name without its prefix. */
+START_TEST(event_enum_names)
+{
+        ck_assert_str_eq(
+            CC_EVENT_ENUM_NAME(call_status, CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_IN_PROGRESS),
+            "IN_PROGRESS");
+        ck_assert_str_eq(
+            CC_EVENT_ENUM_NAME(call_status, CC__EVENTS__V1__CALL_STATUS__CALL_STATUS_CANCELED),
+            "CANCELED");
+        ck_assert_str_eq(
+            CC_EVENT_ENUM_NAME(user_role, CC__EVENTS__V1__USER_ROLE__USER_ROLE_SUPERVISOR),
+            "SUPERVISOR");
+        ck_assert_str_eq(
+            CC_EVENT_ENUM_NAME(agent_status, CC__EVENTS__V1__AGENT_STATUS__AGENT_STATUS_WRAP_UP),
+            "WRAP_UP");
+        ck_assert_str_eq(
+            CC_EVENT_ENUM_NAME(call_direction,
+                               CC__EVENTS__V1__CALL_DIRECTION__CALL_DIRECTION_OUTBOUND),
+            "OUTBOUND");
+        /* not set, and a value from a newer producer this build does not know */
+        ck_assert_str_eq(CC_EVENT_ENUM_NAME(call_status, 0), "");
+        ck_assert_str_eq(CC_EVENT_ENUM_NAME(user_status, 99), "");
+        ck_assert_str_eq(CC_EVENT_ENUM_NAME(agent_status, -1), "");
+        ck_assert_str_eq(cc_event_enum_name(NULL, 1), "");
+}
+END_TEST
+
 START_TEST(event_topic_mapping)
 {
         static const struct {
@@ -204,6 +231,7 @@ static Suite *suite(void)
         tcase_add_test(tc, event_unpack_rejects_garbage);
         tcase_add_test(tc, event_unpack_rejects_incomplete_envelopes);
         tcase_add_test(tc, event_topic_mapping);
+        tcase_add_test(tc, event_enum_names);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -19,3 +19,11 @@ Cc__Events__V1__Envelope *cc_event_unpack(const void *buf, size_t len);
 void cc_event_free(Cc__Events__V1__Envelope *env);
 /* The topic an event type belongs to ("call.ended" -> "cc.calls.v1"); NULL when unknown. */
 const char *cc_event_topic(const char *type);
+/* The name an enum value of events.proto is stored and shown under: its proto name without
+ * the enum's prefix (CALL_STATUS_IN_PROGRESS -> "IN_PROGRESS", USER_ROLE_ADMIN -> "ADMIN");
+ * "" for the zero value (proto3's "not set") or a value this build does not know. The string is
+ * static. */
+const char *cc_event_enum_name(const ProtobufCEnumDescriptor *desc, int value);
+/* The same by the enum's lower-case name in events.pb-c.h: CC_EVENT_ENUM_NAME(call_status, s). */
+#define CC_EVENT_ENUM_NAME(type, v)                                                                \
+        cc_event_enum_name(&cc__events__v1__##type##__descriptor, (int)(v))
