@@ -1,5 +1,6 @@
 /* /api/analytics/{dashboard,calls,agents,campaigns} (contract §8.1). Any role, scoped to the
- * caller's organization; an AGENT's /calls and /agents are its own numbers only. A call counts
+ * caller's organization; an AGENT sees its own numbers only (its calls, its calls in each
+ * campaign, itself among the agents). A call counts
  * once it has ended (its call.ended is in the rollups), in the period of its start; calls in
  * progress show only as active_calls. docs/kpis.md defines every number. */
 #include <errno.h>
@@ -41,9 +42,15 @@ static void h_dashboard(struct cc_http_req *req)
                 return;
         int64_t now = cc_now_ms(), active = 0, campaigns = 0;
         struct an_counts c;
+        char dim;
+        const char *dim_id;
+        an_caller_dim(auth, &dim, &dim_id);
         int r;
-        if ((r = window_counts(conn, req, auth->org_id, 'o', "", now - DAY_MS, now, &c)) < 0 ||
-            (r = an_store_live_count(conn, auth->org_id, "IN_PROGRESS", &active)) < 0 ||
+        /* An AGENT's own calls; the running campaigns are the organization's, the ones it may
+         * be dialled into. */
+        if ((r = window_counts(conn, req, auth->org_id, dim, dim_id, now - DAY_MS, now, &c)) < 0 ||
+            (r = an_store_live_count(conn, auth->org_id, "IN_PROGRESS", an_caller_agent(auth),
+                                     &active)) < 0 ||
             (r = an_store_active_campaigns(conn, auth->org_id, &campaigns)) < 0) {
                 cc_db_release(conn);
                 an_reply_failure(req, r);
@@ -59,18 +66,6 @@ static void h_dashboard(struct cc_http_req *req)
         json_object_object_add(o, "active_campaigns", json_object_new_int64(campaigns));
         json_object_object_add(o, "completion_rate", an_json_ratio(c.completed, c.calls, 100));
         cc_http_reply_json(req, 200, o);
-}
-
-/* The caller's own dimension: an AGENT is limited to its calls. */
-static void caller_dim(const struct cc_auth *auth, char *ret_dim, const char **ret_id)
-{
-        if (auth->role == CC_ROLE_AGENT) {
-                *ret_dim = 'a';
-                *ret_id = auth->user_id;
-        } else {
-                *ret_dim = 'o';
-                *ret_id = "";
-        }
 }
 
 static void h_calls(struct cc_http_req *req)
@@ -94,7 +89,7 @@ static void h_calls(struct cc_http_req *req)
         memset(per, 0, (w.nperiods + 1) * sizeof(*per));
         char dim;
         const char *dim_id;
-        caller_dim(auth, &dim, &dim_id);
+        an_caller_dim(auth, &dim, &dim_id);
         int r = an_store_call_counts(conn, auth->org_id, dim, dim_id, &cv, per);
         cc_db_release(conn);
         if (r < 0) {
@@ -200,7 +195,9 @@ static void h_campaigns(struct cc_http_req *req)
                 return;
         struct an_campaign_counts *v = NULL;
         size_t n = 0;
-        int r = an_store_campaign_counts(conn, auth->org_id, cc_http_req_arena(req), &v, &n);
+        /* every campaign, with an AGENT's own calls in it */
+        int r = an_store_campaign_counts(conn, auth->org_id, an_caller_agent(auth),
+                                         cc_http_req_arena(req), &v, &n);
         cc_db_release(conn);
         if (r < 0) {
                 an_reply_failure(req, r);

@@ -1,5 +1,6 @@
 /* /api/dashboard/{overview,stats,agent-performance} (contract §8.2, camelCase keys). Any role,
- * scoped to the caller's organization. Counts are of calls that have ended (the rollups); the
+ * scoped to the caller's organization; an AGENT sees only its own calls, numbers and member
+ * entry. Counts are of calls that have ended (the rollups); the
  * live and newest calls come from the read model's indexes, 25 at most. */
 #include <errno.h>
 #include <stdio.h>
@@ -46,11 +47,17 @@ static void h_overview(struct cc_http_req *req)
         struct an_member *members = NULL;
         size_t nlive = 0, nrecent = 0, nmembers = 0;
         struct an_counts all;
+        /* An AGENT: its own calls, itself as the only member, its own totals. */
+        const char *self = an_caller_agent(auth);
+        char dim;
+        const char *dim_id;
+        an_caller_dim(auth, &dim, &dim_id);
         int r;
-        if ((r = an_store_calls(conn, auth->org_id, true, PAGE, arena, &live, &nlive)) < 0 ||
-            (r = an_store_calls(conn, auth->org_id, false, PAGE, arena, &recent, &nrecent)) < 0 ||
-            (r = an_store_members(conn, auth->org_id, arena, &members, &nmembers)) < 0 ||
-            (r = an_store_all_time(conn, auth->org_id, &all)) < 0) {
+        if ((r = an_store_calls(conn, auth->org_id, self, true, PAGE, arena, &live, &nlive)) < 0 ||
+            (r = an_store_calls(conn, auth->org_id, self, false, PAGE, arena, &recent, &nrecent)) <
+                0 ||
+            (r = an_store_members(conn, auth->org_id, self, arena, &members, &nmembers)) < 0 ||
+            (r = an_store_all_time(conn, auth->org_id, dim, dim_id, &all)) < 0) {
                 cc_db_release(conn);
                 an_reply_failure(req, r);
                 return;
@@ -142,7 +149,10 @@ static void h_stats(struct cc_http_req *req)
         an_cover_build(&w, arena, &cv);
         struct an_counts *per = cc_arena_alloc(arena, (w.nperiods + 1) * sizeof(*per));
         memset(per, 0, (w.nperiods + 1) * sizeof(*per));
-        int r = an_store_call_counts(conn, auth->org_id, 'o', "", &cv, per);
+        char dim;
+        const char *dim_id;
+        an_caller_dim(auth, &dim, &dim_id);
+        int r = an_store_call_counts(conn, auth->org_id, dim, dim_id, &cv, per);
         cc_db_release(conn);
         if (r < 0) {
                 an_reply_failure(req, r);
@@ -198,7 +208,8 @@ static void h_agent_performance(struct cc_http_req *req)
         an_cover_build(&w, arena, &cv);
         struct an_user_counts *users = NULL;
         size_t n = 0;
-        int r = an_store_user_counts(conn, auth->org_id, NULL, NULL, true, &cv, arena, &users, &n);
+        int r = an_store_user_counts(conn, auth->org_id, NULL, an_caller_agent(auth), true, &cv,
+                                     arena, &users, &n);
         cc_db_release(conn);
         if (r < 0) {
                 an_reply_failure(req, r);
@@ -207,6 +218,8 @@ static void h_agent_performance(struct cc_http_req *req)
         json_object *agents = json_object_new_array();
         for (size_t i = 0; i < n; i++) {
                 const struct an_counts *c = &users[i].c;
+                if (c->calls == 0)
+                        continue; /* an AGENT without calls in the window, as anyone's list */
                 json_object *a = json_object_new_object();
                 cc_json_add_string(a, "agentId", users[i].user_id);
                 add_int(a, "totalCalls", c->calls);

@@ -4,9 +4,11 @@
  * few request helpers and the rounding the handlers share. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cc/log.h"
 #include "queries.h"
@@ -110,9 +112,10 @@ int an_time_parse(const char *s, bool is_end, struct an_time *ret)
                 if (!digits(p + 1, 2, &oh))
                         return -EINVAL;
                 p += 3;
-                if (*p == ':')
+                bool colon = *p == ':';
+                if (colon)
                         p++;
-                if (*p) {
+                if (*p || colon) { /* "+05:" has no minutes */
                         if (!digits(p, 2, &om))
                                 return -EINVAL;
                         p += 2;
@@ -210,9 +213,55 @@ static const struct {
     [AN_GROUP_MONTH] = {"month", "YYYY-MM", "1 month"},
 };
 
+/* The IANA zone names PostgreSQL knows, read once per process. PostgreSQL itself also takes
+ * POSIX strings ("5" is UTC-5, "UTC-99" a day off) and the server's own "localtime": a tz
+ * parameter must be a name from this list, whatever the case. "posixrules" and "Factory" are
+ * files of the zone database, not zones. */
+static pthread_mutex_t zones_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **zones;
+static size_t nzones;
+
+static int cmp_zone(const void *a, const void *b)
+{
+        return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int zone_known(struct cc_db_conn *conn, const char *tz, bool *ret)
+{
+        pthread_mutex_lock(&zones_mu);
+        if (!zones) {
+                PGresult *res = NULL;
+                int r = cc_db_exec(conn,
+                                   "SELECT name FROM pg_timezone_names WHERE name NOT IN "
+                                   "('localtime', 'posixrules', 'Factory')",
+                                   0, NULL, &res);
+                if (r < 0) {
+                        pthread_mutex_unlock(&zones_mu);
+                        return r;
+                }
+                size_t n = (size_t)PQntuples(res);
+                char **v = cc_xcalloc(n ? n : 1, sizeof(*v));
+                for (size_t i = 0; i < n; i++)
+                        v[i] = cc_xstrdup(PQgetvalue(res, (int)i, 0));
+                PQclear(res);
+                qsort(v, n, sizeof(*v), cmp_zone);
+                zones = v;
+                nzones = n;
+        }
+        *ret = bsearch(&tz, zones, nzones, sizeof(*zones), cmp_zone) != NULL;
+        pthread_mutex_unlock(&zones_mu);
+        return 0;
+}
+
 int an_window_resolve(struct cc_db_conn *conn, const struct an_window_spec *spec,
                       struct cc_arena *arena, struct an_window *ret)
 {
+        bool known = false;
+        int zr = zone_known(conn, spec->tz, &known);
+        if (zr < 0)
+                return zr;
+        if (!known)
+                return -EDOM;
         char start_ms[24], end_ms[24], now_ms[24], span_ms[24], max[16];
         snprintf(start_ms, sizeof(start_ms), "%" PRId64, spec->start.ms);
         snprintf(end_ms, sizeof(end_ms), "%" PRId64, spec->end.ms);
@@ -440,7 +489,7 @@ int an_req_window_spec(struct cc_http_req *req, enum an_group default_group, int
         if (an_req_tz(req, &spec.tz) < 0)
                 return -EINVAL;
         const char *g = cc_http_req_query(req, "group_by");
-        if (default_group != AN_GROUP_NONE && g && *g) {
+        if (default_group != AN_GROUP_NONE && g) { /* "group_by=" is none of the four */
                 int i = 0;
                 while (group_names[i] && strcmp(group_names[i], g) != 0)
                         i++;
@@ -483,6 +532,18 @@ int an_req_window(struct cc_http_req *req, struct cc_db_conn *conn,
                 an_reply_failure(req, r);
         }
         return r;
+}
+
+void an_caller_dim(const struct cc_auth *auth, char *ret_dim, const char **ret_id)
+{
+        const char *agent = an_caller_agent(auth);
+        *ret_dim = agent ? 'a' : 'o';
+        *ret_id = agent ? agent : "";
+}
+
+const char *an_caller_agent(const struct cc_auth *auth)
+{
+        return auth->role == CC_ROLE_AGENT ? auth->user_id : NULL;
 }
 
 int an_req_uuid(struct cc_http_req *req, const char *name, const char **ret)

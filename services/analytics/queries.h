@@ -78,7 +78,7 @@ int an_window_resolve(struct cc_db_conn *conn, const struct an_window_spec *spec
  * (PostgreSQL's width_bucket). */
 struct an_cover {
         size_t nsegs;
-        char *grains;         /* 'd', 'h', 'm' */
+        char *grains;         /* 'd', 'h', 'q', 'm' */
         int64_t *lo_s, *hi_s; /* [lo, hi) in seconds since the epoch */
         int64_t *bounds_s;    /* each period's first minute */
         size_t nperiods;      /* = the window's */
@@ -104,6 +104,11 @@ int an_req_uuid(struct cc_http_req *req, const char *name, const char **ret) CC_
 /* An integer query parameter in [min, max], dflt when absent; replies 422 otherwise. */
 int an_req_int(struct cc_http_req *req, const char *name, int64_t dflt, int64_t min, int64_t max,
                int64_t *ret) CC_MUSTCHECK;
+/* The dimension a caller's numbers come from: an AGENT's own calls ('a', its user id), anyone
+ * else's organization ('o', ""). */
+void an_caller_dim(const struct cc_auth *auth, char *ret_dim, const char **ret_id);
+/* The agent a caller is limited to: its own user id for an AGENT, NULL for anyone else. */
+const char *an_caller_agent(const struct cc_auth *auth);
 /* 503 for a database that cannot be reached, 500 (logged) for anything else. */
 void an_reply_failure(struct cc_http_req *req, int r);
 
@@ -125,21 +130,22 @@ struct an_counts {
 void an_counts_add(struct an_counts *to, const struct an_counts *c);
 
 /* call_rollups of one dimension ('o' with dim_id "", 'a' a user id, 'q' a queue id, 'c' a
- * campaign id) summed per period of the cover: ret has cv->nperiods entries, zeroed by the
- * caller; only the call counters are written. */
+ * campaign id, 'x' "<campaign id>/<user id>", kept by day only) summed per period of the cover: ret
+ * has cv->nperiods entries, zeroed by the caller; only the call counters are written. */
 int an_store_call_counts(struct cc_db_conn *conn, const char *org_id, char dim, const char *dim_id,
                          const struct an_cover *cv, struct an_counts *ret) CC_MUSTCHECK;
 /* agent_rollups of one agent (user id), or of every agent when user_id is NULL, added per
  * period into ret's agent-time fields. */
 int an_store_agent_time(struct cc_db_conn *conn, const char *org_id, const char *user_id,
                         const struct an_cover *cv, struct an_counts *ret) CC_MUSTCHECK;
-/* Every call of the organization that has ended, all time (the 'o' day buckets). */
-int an_store_all_time(struct cc_db_conn *conn, const char *org_id,
+/* Every call of one dimension that has ended, all time (its day buckets). */
+int an_store_all_time(struct cc_db_conn *conn, const char *org_id, char dim, const char *dim_id,
                       struct an_counts *ret) CC_MUSTCHECK;
 
-/* Calls not ended whose status is status (the live-call index). */
+/* Calls not ended whose status is status (the live-call index), of one agent (user id) or,
+ * with agent_id NULL, of the whole organization. */
 int an_store_live_count(struct cc_db_conn *conn, const char *org_id, const char *status,
-                        int64_t *ret) CC_MUSTCHECK;
+                        const char *agent_id, int64_t *ret) CC_MUSTCHECK;
 int an_store_active_campaigns(struct cc_db_conn *conn, const char *org_id,
                               int64_t *ret) CC_MUSTCHECK;
 
@@ -161,14 +167,16 @@ int an_store_user_counts(struct cc_db_conn *conn, const char *org_id, const char
                          struct cc_arena *arena, struct an_user_counts **ret,
                          size_t *ret_n) CC_MUSTCHECK;
 
-/* Every campaign of the organization with its calls of all time, newest first. */
+/* Every campaign of the organization with its calls of all time, newest first: all of them, or
+ * with agent_id those of that agent (dimension 'x'). */
 struct an_campaign_counts {
         const char *id, *name;
         bool active;
         struct an_counts c;
 };
-int an_store_campaign_counts(struct cc_db_conn *conn, const char *org_id, struct cc_arena *arena,
-                             struct an_campaign_counts **ret, size_t *ret_n) CC_MUSTCHECK;
+int an_store_campaign_counts(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
+                             struct cc_arena *arena, struct an_campaign_counts **ret,
+                             size_t *ret_n) CC_MUSTCHECK;
 
 /* Calls of the read model, newest first. */
 struct an_call_row {
@@ -177,14 +185,15 @@ struct an_call_row {
         int duration_s;                                                           /* -1: unknown */
 };
 /* live: at most limit calls that have not ended with status RINGING, IN_PROGRESS or ON_HOLD;
- * otherwise the newest limit calls. */
-int an_store_calls(struct cc_db_conn *conn, const char *org_id, bool live, int limit,
-                   struct cc_arena *arena, struct an_call_row **ret, size_t *ret_n) CC_MUSTCHECK;
+ * otherwise the newest limit calls. Of the organization, or with agent_id of that agent. */
+int an_store_calls(struct cc_db_conn *conn, const char *org_id, const char *agent_id, bool live,
+                   int limit, struct cc_arena *arena, struct an_call_row **ret,
+                   size_t *ret_n) CC_MUSTCHECK;
 
-/* Every user of the organization, by name. */
+/* Every user of the organization by name, or with only_user that one. */
 struct an_member {
         const char *id, *email, *first_name, *last_name, *role, *status, *department;
         int64_t updated_ms; /* -1: unknown */
 };
-int an_store_members(struct cc_db_conn *conn, const char *org_id, struct cc_arena *arena,
-                     struct an_member **ret, size_t *ret_n) CC_MUSTCHECK;
+int an_store_members(struct cc_db_conn *conn, const char *org_id, const char *only_user,
+                     struct cc_arena *arena, struct an_member **ret, size_t *ret_n) CC_MUSTCHECK;

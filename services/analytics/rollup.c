@@ -1,8 +1,8 @@
 /* The rollups every endpoint answers from (migrations/001_analytics.sql): a call's final
  * accounting added to call_rollups, and an agent's time in a status added to agent_rollups, at
- * the minute, hour and day (UTC) that contain it. Both run inside the consumer's transaction that
- * records the event id, so each adds its numbers exactly once. Each is one statement with a fixed
- * text, so the pool's prepared-statement cache serves every call. */
+ * the minute, quarter hour, hour and day (UTC) that contain it. Both run inside the consumer's
+ * transaction that records the event id, so each adds its numbers exactly once. Each is one
+ * statement with a fixed text, so the pool's prepared-statement cache serves every call. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,9 +74,11 @@ enum {
         C_N
 };
 
-/* Rows of the call: the organization always, its agent, queue and campaign when it has one;
- * each at the four grains. Rows are locked in one fixed order (dim, dim_id, grain) so two
- * consumers adding to the same rows never deadlock. */
+/* Rows of the call: the organization always, its agent, queue and campaign when it has one,
+ * each at the four grains; and for a campaign call an agent handled, the agent within the
+ * campaign ('x', "<campaign>/<agent>", by day only: an agent's own campaign totals). Rows are
+ * locked in one fixed order (dim, dim_id, grain) so two consumers adding to the same rows never
+ * deadlock. */
 static const char call_sql[] =
     "INSERT INTO call_rollups AS r (org_id, dim, dim_id, grain, bucket, calls, inbound, outbound, "
     "completed, failed, no_answer, busy, canceled, answered, handled, queued, queued_answered, "
@@ -86,12 +88,13 @@ static const char call_sql[] =
     "$12::int, $13::int, $14::int, $15::int, $16::int, $17::int, $18::int, $19::int, $20::int, "
     "$21::int, $22::int, $23::bigint, $24::bigint, $25::bigint, $26::bigint, $27::bigint, "
     "$28::bigint "
-    "FROM (VALUES ('o'::\"char\", ''::text), ('a', $2::text), ('q', $3::text), ('c', $4::text)) "
+    "FROM (VALUES ('o'::\"char\", ''::text), ('a', $2::text), ('q', $3::text), ('c', $4::text), "
+    "('x', CASE WHEN $2 <> '' AND $4 <> '' THEN $4 || '/' || $2 ELSE '' END)) "
     "AS d (dim, dim_id) "
     "CROSS JOIN (VALUES ('m'::\"char\", to_timestamp($5::bigint)), "
     "('q', to_timestamp($6::bigint)), ('h', to_timestamp($7::bigint)), "
     "('d', to_timestamp($8::bigint))) AS g (grain, bucket) "
-    "WHERE d.dim = 'o' OR d.dim_id <> '' "
+    "WHERE (d.dim = 'o' OR d.dim_id <> '') AND (d.dim <> 'x' OR g.grain = 'd') "
     "ORDER BY d.dim, d.dim_id, g.grain "
     "ON CONFLICT (org_id, dim, dim_id, grain, bucket) DO UPDATE SET "
     "calls = r.calls + EXCLUDED.calls, inbound = r.inbound + EXCLUDED.inbound, "
@@ -155,7 +158,8 @@ static void count_call(const Cc__Events__V1__CallEnded *e, int64_t c[C_N])
         c[C_QUEUED] = queued;
         c[C_QUEUED_ANSWERED] = queued_answered;
         c[C_WITHIN_SL] = queued_answered && secs(e->queue_wait_seconds) <= sl;
-        c[C_ABANDONED] = e->abandoned;
+        /* only a queue can be abandoned: the rate's denominator is the queued calls */
+        c[C_ABANDONED] = queued && e->abandoned;
         c[C_DURATION_SUM] = secs(e->duration_seconds);
         if (handled) {
                 c[C_TALK_SUM] = secs(e->talk_seconds);

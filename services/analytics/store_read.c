@@ -21,9 +21,10 @@
         X(no_answer)                                                                               \
         X(busy)                                                                                    \
         X(canceled)                                                                                \
-        X(answered) X(handled) X(queued) X(queued_answered) X(within_sl) X(abandoned)              \
-            X(duration_sum) X(completed_duration_sum) X(talk_sum) X(hold_sum) X(wrap_sum)          \
-                X(answered_wait_sum)
+        X(answered)                                                                                \
+        X(handled)                                                                                 \
+        X(queued) X(queued_answered) X(within_sl) X(abandoned) X(duration_sum)                     \
+            X(completed_duration_sum) X(talk_sum) X(hold_sum) X(wrap_sum) X(answered_wait_sum)
 #define AGENT_COLUMNS(X) X(available_s) X(busy_s) X(wrap_up_s) X(break_s) X(training_s) X(offline_s)
 #define NCALL_SUMS       20
 
@@ -81,20 +82,24 @@ static const char users_active_sql[] = USER_COUNTS("AND y.calls > 0", "y.calls D
 
 static const char all_time_sql[] = "SELECT 0" CALL_COLUMNS(
     SUM_OF_ROWS) " FROM call_rollups r "
-                 "WHERE r.org_id = $1 AND r.dim = 'o' AND r.dim_id = '' AND r.grain = 'd'";
+                 "WHERE r.org_id = $1 AND r.dim = $2 AND r.dim_id = $3 AND r.grain = 'd'";
 
-static const char campaign_counts_sql[] =
-    "SELECT c.id, c.name, c.active, x.* FROM campaigns c CROSS JOIN LATERAL ("
-    "  SELECT 0" CALL_COLUMNS(
-        SUM_OF_ROWS) " FROM call_rollups r "
-                     "  WHERE r.org_id = $1 AND r.dim = 'c' AND r.dim_id = c.id::text AND r.grain "
-                     "= 'd'"
-                     ") x WHERE c.org_id = $1 ORDER BY c.created_at DESC NULLS LAST, c.id";
+#define CAMPAIGN_COUNTS(WHERE)                                                                     \
+        "SELECT c.id, c.name, c.active, x.* FROM campaigns c CROSS JOIN LATERAL ("                 \
+        "  SELECT 0" CALL_COLUMNS(                                                                 \
+            SUM_OF_ROWS) " FROM call_rollups r "                                                   \
+                         "  WHERE r.org_id = $1 AND " WHERE " AND r.grain = 'd'"                   \
+                         ") x WHERE c.org_id = $1 ORDER BY c.created_at DESC NULLS LAST, c.id"
+static const char campaign_counts_sql[] = CAMPAIGN_COUNTS("r.dim = 'c' AND r.dim_id = c.id::text");
+/* An agent's calls in each campaign: dimension 'x', "<campaign>/<agent>" (rollup.c). */
+static const char campaign_agent_counts_sql[] =
+    CAMPAIGN_COUNTS("r.dim = 'x' AND r.dim_id = c.id::text || '/' || $2");
 
 /* The live statuses of calls_org_live's predicate, so the partial index serves it. */
 static const char live_count_sql[] =
     "SELECT count(*) FROM calls WHERE org_id = $1 AND NOT ended "
-    "AND status IN ('QUEUED', 'RINGING', 'IN_PROGRESS', 'ON_HOLD') AND status = $2";
+    "AND status IN ('QUEUED', 'RINGING', 'IN_PROGRESS', 'ON_HOLD') AND status = $2 "
+    "AND ($3::text IS NULL OR agent_id = $3)";
 
 static const char active_campaigns_sql[] =
     "SELECT count(*) FROM campaigns WHERE org_id = $1 AND active AND NOT completed";
@@ -104,19 +109,26 @@ static const char active_campaigns_sql[] =
         "(extract(epoch FROM started_at) * 1000)::bigint, "                                        \
         "(extract(epoch FROM ended_at) * 1000)::bigint, duration_s"
 
+/* The live ones are few (calls_org_live holds only them): the agent is a filter. */
 static const char calls_live_sql[] =
     "SELECT " CALL_COLS " FROM calls WHERE org_id = $1 AND NOT ended "
     "AND status IN ('QUEUED', 'RINGING', 'IN_PROGRESS', 'ON_HOLD') AND status <> 'QUEUED' "
+    "AND ($3::text IS NULL OR agent_id = $3) "
     "ORDER BY started_at DESC NULLS LAST, id LIMIT $2";
 
-/* calls_org_started's order, so the newest page is read off the index. */
+/* calls_org_started's and calls_agent_started's order, so the newest page is read off the
+ * index. */
 static const char calls_recent_sql[] =
     "SELECT " CALL_COLS " FROM calls WHERE org_id = $1 AND started_at IS NOT NULL "
     "ORDER BY started_at DESC, id LIMIT $2";
+static const char calls_recent_agent_sql[] =
+    "SELECT " CALL_COLS " FROM calls WHERE org_id = $1 AND agent_id = $3 AND agent_id <> '' "
+    "AND started_at IS NOT NULL ORDER BY started_at DESC, id LIMIT $2";
 
 static const char members_sql[] =
     "SELECT id, email, first_name, last_name, role, status, nullif(department, ''), "
-    "version_ms FROM users WHERE org_id = $1 ORDER BY first_name, last_name, id";
+    "version_ms FROM users WHERE org_id = $1 AND ($2::uuid IS NULL OR id = $2) "
+    "ORDER BY first_name, last_name, id";
 
 static const char *const exists_sql[] = {
     [AN_KIND_USER] = "SELECT 1 FROM users WHERE org_id = $1 AND id = $2::uuid",
@@ -249,10 +261,13 @@ int an_store_agent_time(struct cc_db_conn *conn, const char *org_id, const char 
                           NULL, user_id ? 1 : 0, cv, read_agent_sums, ret);
 }
 
-int an_store_all_time(struct cc_db_conn *conn, const char *org_id, struct an_counts *ret)
+int an_store_all_time(struct cc_db_conn *conn, const char *org_id, char dim, const char *dim_id,
+                      struct an_counts *ret)
 {
+        char d[2] = {dim, '\0'};
+        const char *params[] = {org_id, d, dim_id ? dim_id : ""};
         PGresult *res = NULL;
-        int r = cc_db_exec(conn, all_time_sql, 1, &org_id, &res);
+        int r = cc_db_exec(conn, all_time_sql, 3, params, &res);
         if (r < 0)
                 return r;
         struct an_counts c = {0};
@@ -276,10 +291,10 @@ static int query_count(struct cc_db_conn *conn, const char *sql, int n, const ch
 }
 
 int an_store_live_count(struct cc_db_conn *conn, const char *org_id, const char *status,
-                        int64_t *ret)
+                        const char *agent_id, int64_t *ret)
 {
-        const char *params[] = {org_id, status};
-        return query_count(conn, live_count_sql, 2, params, ret);
+        const char *params[] = {org_id, status, agent_id};
+        return query_count(conn, live_count_sql, 3, params, ret);
 }
 
 int an_store_active_campaigns(struct cc_db_conn *conn, const char *org_id, int64_t *ret)
@@ -330,11 +345,13 @@ int an_store_user_counts(struct cc_db_conn *conn, const char *org_id, const char
         return 0;
 }
 
-int an_store_campaign_counts(struct cc_db_conn *conn, const char *org_id, struct cc_arena *arena,
-                             struct an_campaign_counts **ret, size_t *ret_n)
+int an_store_campaign_counts(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
+                             struct cc_arena *arena, struct an_campaign_counts **ret, size_t *ret_n)
 {
+        const char *params[] = {org_id, agent_id};
         PGresult *res = NULL;
-        int r = cc_db_exec(conn, campaign_counts_sql, 1, &org_id, &res);
+        int r = cc_db_exec(conn, agent_id ? campaign_agent_counts_sql : campaign_counts_sql,
+                           agent_id ? 2 : 1, params, &res);
         if (r < 0)
                 return r;
         size_t n = (size_t)PQntuples(res);
@@ -352,14 +369,17 @@ int an_store_campaign_counts(struct cc_db_conn *conn, const char *org_id, struct
         return 0;
 }
 
-int an_store_calls(struct cc_db_conn *conn, const char *org_id, bool live, int limit,
-                   struct cc_arena *arena, struct an_call_row **ret, size_t *ret_n)
+int an_store_calls(struct cc_db_conn *conn, const char *org_id, const char *agent_id, bool live,
+                   int limit, struct cc_arena *arena, struct an_call_row **ret, size_t *ret_n)
 {
         char lim[16];
         snprintf(lim, sizeof(lim), "%d", limit);
-        const char *params[] = {org_id, lim};
+        const char *params[] = {org_id, lim, agent_id};
+        const char *sql = live       ? calls_live_sql
+                          : agent_id ? calls_recent_agent_sql
+                                     : calls_recent_sql;
         PGresult *res = NULL;
-        int r = cc_db_exec(conn, live ? calls_live_sql : calls_recent_sql, 2, params, &res);
+        int r = cc_db_exec(conn, sql, live || agent_id ? 3 : 2, params, &res);
         if (r < 0)
                 return r;
         size_t n = (size_t)PQntuples(res);
@@ -384,11 +404,12 @@ int an_store_calls(struct cc_db_conn *conn, const char *org_id, bool live, int l
         return 0;
 }
 
-int an_store_members(struct cc_db_conn *conn, const char *org_id, struct cc_arena *arena,
-                     struct an_member **ret, size_t *ret_n)
+int an_store_members(struct cc_db_conn *conn, const char *org_id, const char *only_user,
+                     struct cc_arena *arena, struct an_member **ret, size_t *ret_n)
 {
+        const char *params[] = {org_id, only_user};
         PGresult *res = NULL;
-        int r = cc_db_exec(conn, members_sql, 1, &org_id, &res);
+        int r = cc_db_exec(conn, members_sql, 2, params, &res);
         if (r < 0)
                 return r;
         size_t n = (size_t)PQntuples(res);

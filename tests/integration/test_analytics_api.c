@@ -140,11 +140,12 @@ static void add_call(const struct tcall *c)
                            "date_bin(g.width::interval, $2::timestamptz, 'epoch')");
         for (size_t i = 0; i < CC_ARRAY_SIZE(counters); i++)
                 cc_strbuf_printf(&q, ", ($6::bigint[])[%zu]", i + 1);
-        cc_strbuf_puts(&q,
-                       " FROM (VALUES ('o', ''), ('a', $3), ('q', $4), ('c', $5)) AS d(dim, id), "
-                       "(VALUES ('m', '1 minute'), ('q', '15 minutes'), ('h', '1 hour'), "
-                       "('d', '1 day')) AS g(grain, width) WHERE d.id IS NOT NULL "
-                       "ON CONFLICT (org_id, dim, dim_id, grain, bucket) DO UPDATE SET ");
+        cc_strbuf_puts(&q, " FROM (VALUES ('o', ''), ('a', $3), ('q', $4), ('c', $5), "
+                           "('x', $5 || '/' || $3)) AS d(dim, id), "
+                           "(VALUES ('m', '1 minute'), ('q', '15 minutes'), ('h', '1 hour'), "
+                           "('d', '1 day')) AS g(grain, width) WHERE d.id IS NOT NULL "
+                           "AND (d.dim <> 'x' OR g.grain = 'd') "
+                           "ON CONFLICT (org_id, dim, dim_id, grain, bucket) DO UPDATE SET ");
         for (size_t i = 0; i < CC_ARRAY_SIZE(counters); i++)
                 cc_strbuf_printf(&q, "%s%s = r.%s + EXCLUDED.%s", i ? ", " : "", counters[i],
                                  counters[i], counters[i]);
@@ -565,6 +566,20 @@ START_TEST(analytics_api_agents_campaigns)
         ck_assert_int_eq(json_object_object_length(item(d, 0)), 6);
         json_object_put(d);
         free(sup);
+
+        /* an AGENT: every campaign, with its own calls in it (c1, c4, c5 of Spring Sale) */
+        char *ann = token("AGENT", ORG_A, ANN), *bob = token("AGENT", ORG_A, BOB);
+        d = get(ann, 200, "/api/analytics/campaigns");
+        expect_keys(d, "campaign_name", "Spring Sale,Winter");
+        expect(item(d, 0), "campaign_id=" CA1 " total_calls=3 completed_calls=2 active=true "
+                           "completion_rate=66.67");
+        expect(item(d, 1), "total_calls=0");
+        json_object_put(d);
+        d = get(bob, 200, "/api/analytics/campaigns");
+        expect(item(d, 0), "campaign_id=" CA1 " total_calls=0 completed_calls=0");
+        json_object_put(d);
+        free(ann);
+        free(bob);
 }
 END_TEST
 
@@ -740,6 +755,13 @@ START_TEST(analytics_api_validation)
             {"/api/analytics/kpis?group_by=hour&start_date=2020-01-01&end_date=2025-01-01",
              "group_by: "},
             {"/api/analytics/kpis?agent_id=42", "agent_id: must be a UUID"},
+            /* PostgreSQL would take POSIX strings and its server's own zone: IANA names only */
+            {"/api/analytics/kpis?tz=5", "tz: unknown time zone 5"},
+            {"/api/analytics/calls?tz=UTC-99", "tz: unknown time zone UTC-99"},
+            {"/api/analytics/kpis?tz=localtime", "tz: "},
+            {"/api/analytics/kpis?tz=posixrules", "tz: "},
+            {"/api/analytics/calls?group_by=", "group_by: "},
+            {"/api/analytics/calls?start_date=2025-03-10T10:00:00%2B05:", "start_date: "},
             /* windows that reach past what an answer can write (ISO 8601, years 1970-9999) */
             {"/api/analytics/kpis?start_date=9999-12-01&end_date=9999-12-31&tz=America/New_York",
              "start_date: the window must lie between 1970-01-01 and 9999-12-31 UTC"},
@@ -755,6 +777,9 @@ START_TEST(analytics_api_validation)
                 expect_detail(d, bad[i].detail);
                 json_object_put(d);
         }
+        /* zone names in any case */
+        json_object_put(get(sup, 200, "/api/analytics/kpis?tz=asia/kolkata"));
+        json_object_put(get(sup, 200, "/api/analytics/kpis?tz=Etc/GMT%%2B5"));
         /* the first and last days that can be written are fine */
         json_object *edge =
             get(sup, 200, "/api/analytics/kpis?start_date=1970-01-01&end_date=1970-01-02");
@@ -953,6 +978,60 @@ START_TEST(analytics_api_dashboards)
                                 "averageDuration=75.0");
         json_object_put(d);
         free(sup);
+}
+END_TEST
+
+/* An AGENT sees its own numbers on every route: its calls (r1, r3 in the last 24 h; r6 ten
+ * days ago), its live and newest calls, itself as the only member. Nothing of Bob's. */
+START_TEST(analytics_api_agent_sees_only_itself)
+{
+        char *ann = token("AGENT", ORG_A, ANN);
+        json_object *d = get(ann, 200, "/api/analytics/dashboard");
+        expect(d, "total_calls_24h=2 active_calls=1 completed_calls_24h=1 avg_call_duration=120.0 "
+                  "active_campaigns=1 completion_rate=50.0");
+        json_object_put(d);
+
+        d = get(ann, 200, "/api/dashboard/overview");
+        json_object *active = member(d, "activeCalls"), *recents = member(d, "recentCalls");
+        expect_keys(active, "status", "IN_PROGRESS");
+        expect(item(active, 0), "agentId=" ANN);
+        ck_assert_uint_eq(length(recents), 23); /* its live call and 22 ended */
+        for (size_t i = 0; i < length(recents); i++)
+                expect(item(recents, i), "agentId=" ANN);
+        json_object *members = member(d, "members");
+        ck_assert_uint_eq(length(members), 1);
+        expect(item(members, 0), "id=" ANN " email=ann@example.com isOnCall=true");
+        expect(member(d, "stats"), "totalCalls=3 completedCalls=2 missedCalls=1 "
+                                   "averageDuration=216.67 availableMembers=1 onCallMembers=1");
+        json_object_put(d);
+
+        d = get(ann, 200, "/api/dashboard/stats");
+        expect(member(d, "summary"), "totalCalls=2 completedCalls=1 missedCalls=1 "
+                                     "averageDuration=75.0 completionRate=50.0");
+        json_object_put(d);
+
+        d = get(ann, 200, "/api/dashboard/agent-performance");
+        json_object *agents = member(d, "agents");
+        expect_keys(agents, "agentId", ANN);
+        expect(item(agents, 0), "totalCalls=2 completedCalls=1 completionRate=50.0");
+        json_object_put(d);
+        free(ann);
+
+        /* an agent without calls: empty lists and zeros, still nobody else's */
+        char *cy = token("AGENT", ORG_A, CY);
+        d = get(cy, 200, "/api/dashboard/agent-performance");
+        ck_assert_uint_eq(length(member(d, "agents")), 0);
+        json_object_put(d);
+        d = get(cy, 200, "/api/dashboard/overview");
+        ck_assert_uint_eq(length(member(d, "activeCalls")), 0);
+        ck_assert_uint_eq(length(member(d, "recentCalls")), 0);
+        expect_keys(member(d, "members"), "id", CY);
+        expect(member(d, "stats"), "totalCalls=0 onCallMembers=0");
+        json_object_put(d);
+        d = get(cy, 200, "/api/analytics/dashboard");
+        expect(d, "total_calls_24h=0 active_calls=0");
+        json_object_put(d);
+        free(cy);
 }
 END_TEST
 
@@ -1168,6 +1247,7 @@ int main(void)
         tcase_add_checked_fixture(live, setup_live, stop);
         tcase_set_timeout(live, 60);
         tcase_add_test(live, analytics_api_dashboards);
+        tcase_add_test(live, analytics_api_agent_sees_only_itself);
         suite_add_tcase(s, live);
         TCase *retention = tcase_create("retention");
         tcase_add_unchecked_fixture(retention, suite_setup, suite_teardown);

@@ -471,6 +471,29 @@ START_TEST(analytics_apply_upper_case_ids_are_the_same_ids)
 }
 END_TEST
 
+/* Abandoning is leaving a queue: a producer's abandoned flag on a call that never entered one
+ * must not push the abandonment rate (abandoned / queued) past 100 %. */
+START_TEST(analytics_apply_abandoned_needs_a_queue)
+{
+        struct cc_db_pool *pool = at_db_open();
+        struct at_call calls[NCALLS];
+        make_calls(calls);
+        struct at_call c = calls[0];
+        c.queue = NULL;
+        c.queue_name = NULL;
+        c.abandoned = true;
+        struct at_event ev;
+        at_ev_call_ended(&ev, ORG, &c);
+        at_apply_ok(pool, &ev);
+        ck_assert_int_eq(sql_int(pool,
+                                 "SELECT abandoned + queued FROM call_rollups WHERE dim = 'o' "
+                                 "AND grain = 'd'",
+                                 NULL),
+                         0);
+        cc_db_pool_free(pool);
+}
+END_TEST
+
 START_TEST(analytics_apply_rollup_counters)
 {
         struct cc_db_pool *pool = at_db_open();
@@ -517,6 +540,13 @@ START_TEST(analytics_apply_rollup_counters)
                    "2 0 2 1 0 1 0 0 1 1 0 0 0 0 330 300 290 10 5 0");
         expect_row(pool, "c:" CAMP ":m:2025-03-10 11:15",
                    "1 0 1 0 0 1 0 0 0 0 0 0 0 0 30 0 0 0 0 0");
+        /* each agent's own calls in the campaign, by day only: c4 (A), c5 (B) */
+        expect_row(pool, "x:" CAMP "/" USER_A ":d:2025-03-10 00:00",
+                   "1 0 1 0 0 1 0 0 0 0 0 0 0 0 30 0 0 0 0 0");
+        expect_row(pool, "x:" CAMP "/" USER_B ":d:2025-03-10 00:00",
+                   "1 0 1 1 0 0 0 0 1 1 0 0 0 0 300 300 290 10 5 0");
+        ck_assert_int_eq(sql_int(pool, "SELECT count(*) FROM call_rollups WHERE dim = 'x'", NULL),
+                         2);
         /* Calls without an agent, queue or campaign have no row of that dimension. */
         ck_assert_int_eq(sql_int(pool,
                                  "SELECT count(*) FROM call_rollups WHERE dim <> 'o' AND "
@@ -1072,6 +1102,7 @@ static Suite *suite(void)
         tcase_add_test(tc, analytics_apply_late_ended_lands_in_its_start_bucket);
         tcase_add_test(tc, analytics_apply_rollup_counters);
         tcase_add_test(tc, analytics_apply_upper_case_ids_are_the_same_ids);
+        tcase_add_test(tc, analytics_apply_abandoned_needs_a_queue);
         tcase_add_test(tc, analytics_apply_agent_time_split_at_boundaries);
         tcase_add_test(tc, analytics_apply_agent_time_rounding_keeps_totals);
         tcase_add_test(tc, analytics_apply_agent_time_long_interval_is_clamped);
