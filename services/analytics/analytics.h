@@ -31,6 +31,10 @@ int an_apply(struct cc_db_conn *conn, const Cc__Events__V1__Envelope *env,
  * its start, UTC) for the organization, its agent, its queue and its campaign. */
 int an_rollup_call(struct cc_db_conn *conn, const char *org_id,
                    const Cc__Events__V1__CallEnded *e) CC_MUSTCHECK;
+/* Adds the wrap-up after a call (call.wrapped_up) to the call's rows: wrap_sum only, in the
+ * buckets of its start. */
+int an_rollup_wrap_up(struct cc_db_conn *conn, const char *org_id,
+                      const Cc__Events__V1__CallWrappedUp *e) CC_MUSTCHECK;
 /* The earliest instant whose minute rollups are still kept at now_ms (INT64_MIN when they are
  * kept for ever); reads count to the quarter hour before it. */
 int64_t an_minutes_from_ms(int64_t now_ms);

@@ -406,6 +406,32 @@ static int apply_call_ended(struct cc_db_conn *conn, const Cc__Events__V1__Envel
         return r < 0 ? db_error(conn, r) : 0;
 }
 
+/* The wrap-up after a call that ended with wrap_up_pending adds its seconds to the call's rows
+ * once, whichever of the two arrives first: the read model's flag guards it, and a row made by
+ * this event alone is filled in by the call's other events. */
+static const char call_wrapped_sql[] =
+    "INSERT INTO calls AS c (id, org_id, wrap_counted) VALUES ($1, $2, true) "
+    "ON CONFLICT (id) DO UPDATE SET wrap_counted = true "
+    "WHERE NOT c.wrap_counted AND c.org_id = EXCLUDED.org_id RETURNING 1";
+
+static int apply_call_wrapped_up(struct cc_db_conn *conn, const Cc__Events__V1__Envelope *env)
+{
+        const Cc__Events__V1__CallWrappedUp *e = env->call_wrapped_up;
+        if (!id_ok(e->call_id) || !opt_id_ok(e->agent_id) || !opt_id_ok(e->queue_id) ||
+            !opt_id_ok(e->campaign_id) || !time_ok(e->started_at_ms) || !time_ok(e->ended_at_ms))
+                return -EBADMSG;
+        const char *params[] = {e->call_id, env->org_id};
+        int rows = 0;
+        int r = exec(conn, call_wrapped_sql, CC_ARRAY_SIZE(params), params, &rows);
+        if (r < 0 || rows == 0)
+                return r; /* counted already */
+        Cc__Events__V1__CallWrappedUp acc = *e;
+        if (acc.started_at_ms <= 0 && acc.ended_at_ms <= 0)
+                acc.started_at_ms = env->occurred_at_ms;
+        r = an_rollup_wrap_up(conn, env->org_id, &acc);
+        return r < 0 ? db_error(conn, r) : 0;
+}
+
 /* ---- agents (cc.agents.v1) ---- */
 
 static const char agent_sql[] =
@@ -465,6 +491,7 @@ static const struct {
     {"call.updated", CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_UPDATED, apply_call_updated},
     {"call.answered", CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_ANSWERED, apply_call_answered},
     {"call.ended", CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_ENDED, apply_call_ended},
+    {"call.wrapped_up", CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_WRAPPED_UP, apply_call_wrapped_up},
     {"agent.status_changed", CC__EVENTS__V1__ENVELOPE__PAYLOAD_AGENT_STATUS_CHANGED,
      apply_agent_status},
 };

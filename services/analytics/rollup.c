@@ -170,26 +170,23 @@ static void count_call(const Cc__Events__V1__CallEnded *e, int64_t c[C_N])
                 c[C_ANSWERED_WAIT_SUM] = secs(e->queue_wait_seconds);
 }
 
-int an_rollup_call(struct cc_db_conn *conn, const char *org_id, const Cc__Events__V1__CallEnded *e)
+/* Adds counters c to the rows of a call started at at_ms (all its dimensions and grains). */
+static int add_call_rows(struct cc_db_conn *conn, const char *org_id, const char *agent_id,
+                         const char *queue_id, const char *campaign_id, int64_t at_ms,
+                         const int64_t c[C_N])
 {
-        /* Bucketed by the start, so a late call.ended still lands where the call began. */
-        int64_t at = e->started_at_ms > 0 ? e->started_at_ms : e->ended_at_ms;
-        if (at <= 0)
-                return -EINVAL;
-        int64_t c[C_N];
-        count_call(e, c);
         char buckets[CC_ARRAY_SIZE(grains)][24], vals[C_N][24];
         for (size_t i = 0; i < CC_ARRAY_SIZE(grains); i++)
                 snprintf(buckets[i], sizeof(buckets[i]), "%lld",
-                         (long long)(bucket_start(at, grains[i].ms) / 1000));
+                         (long long)(bucket_start(at_ms, grains[i].ms) / 1000));
         for (int i = 0; i < C_N; i++)
                 snprintf(vals[i], sizeof(vals[i]), "%lld", (long long)c[i]);
         enum { NFIXED = 4 + CC_ARRAY_SIZE(grains) };
         const char *params[NFIXED + C_N] = {
             org_id,
-            set(e->agent_id) ? e->agent_id : "",
-            set(e->queue_id) ? e->queue_id : "",
-            set(e->campaign_id) ? e->campaign_id : "",
+            set(agent_id) ? agent_id : "",
+            set(queue_id) ? queue_id : "",
+            set(campaign_id) ? campaign_id : "",
             buckets[0],
             buckets[1],
             buckets[2],
@@ -198,6 +195,31 @@ int an_rollup_call(struct cc_db_conn *conn, const char *org_id, const Cc__Events
         for (int i = 0; i < C_N; i++)
                 params[NFIXED + i] = vals[i];
         return cc_db_exec(conn, call_sql, CC_ARRAY_SIZE(params), params, NULL);
+}
+
+int an_rollup_call(struct cc_db_conn *conn, const char *org_id, const Cc__Events__V1__CallEnded *e)
+{
+        /* Bucketed by the start, so a late call.ended still lands where the call began. */
+        int64_t at = e->started_at_ms > 0 ? e->started_at_ms : e->ended_at_ms;
+        if (at <= 0)
+                return -EINVAL;
+        int64_t c[C_N];
+        count_call(e, c);
+        return add_call_rows(conn, org_id, e->agent_id, e->queue_id, e->campaign_id, at, c);
+}
+
+int an_rollup_wrap_up(struct cc_db_conn *conn, const char *org_id,
+                      const Cc__Events__V1__CallWrappedUp *e)
+{
+        /* Only a call an agent took has a wrap-up, and it belongs with the call's talk and hold. */
+        if (!set(e->agent_id) || e->wrap_up_seconds <= 0)
+                return 0;
+        int64_t at = e->started_at_ms > 0 ? e->started_at_ms : e->ended_at_ms;
+        if (at <= 0)
+                return -EINVAL;
+        int64_t c[C_N] = {0};
+        c[C_WRAP_SUM] = e->wrap_up_seconds;
+        return add_call_rows(conn, org_id, e->agent_id, e->queue_id, e->campaign_id, at, c);
 }
 
 /* ---- agent time ---- */

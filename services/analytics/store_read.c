@@ -12,19 +12,13 @@
 #include "queries.h"
 
 /* The counters of call_rollups and agent_rollups, in the order read_*_sums reads them. */
+/* clang-format off */
 #define CALL_COLUMNS(X)                                                                            \
-        X(calls)                                                                                   \
-        X(inbound)                                                                                 \
-        X(outbound)                                                                                \
-        X(completed)                                                                               \
-        X(failed)                                                                                  \
-        X(no_answer)                                                                               \
-        X(busy)                                                                                    \
-        X(canceled)                                                                                \
-        X(answered)                                                                                \
-        X(handled)                                                                                 \
-        X(queued) X(queued_answered) X(within_sl) X(abandoned) X(duration_sum)                     \
-            X(completed_duration_sum) X(talk_sum) X(hold_sum) X(wrap_sum) X(answered_wait_sum)
+        X(calls) X(inbound) X(outbound) X(completed) X(failed) X(no_answer) X(busy) X(canceled)    \
+        X(answered) X(handled) X(queued) X(queued_answered) X(within_sl) X(abandoned)              \
+        X(duration_sum) X(completed_duration_sum) X(talk_sum) X(hold_sum) X(wrap_sum)              \
+        X(answered_wait_sum)
+/* clang-format on */
 #define AGENT_COLUMNS(X) X(available_s) X(busy_s) X(wrap_up_s) X(break_s) X(training_s) X(offline_s)
 #define NCALL_SUMS       20
 

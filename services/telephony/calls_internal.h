@@ -23,6 +23,7 @@ struct tel_call_row {
         bool abandoned;
         int wrap_up_s; /* -1 until the agent's wrap-up for it ended */
         bool ended_event_sent;
+        bool wrap_up_pending; /* not stored: the call.ended being sent says wrap-up follows */
 };
 
 /* The call locked (SELECT ... FOR UPDATE) inside the caller's transaction, or read without a
@@ -93,6 +94,9 @@ int tel_event_call_answered(struct cc_db_conn *conn, const struct tel_call_row *
                             const char *traceparent) CC_MUSTCHECK;
 int tel_event_call_ended(struct cc_db_conn *conn, const struct tel_call_row *r,
                          const char *traceparent) CC_MUSTCHECK;
+/* The agent's wrap-up after r ended (r->wrap_up_s seconds). */
+int tel_event_call_wrapped_up(struct cc_db_conn *conn, const struct tel_call_row *r,
+                              const char *traceparent) CC_MUSTCHECK;
 int tel_event_call_recording(struct cc_db_conn *conn, const struct tel_call *call,
                              const char *recording_sid, const char *url, int duration_s,
                              const char *traceparent) CC_MUSTCHECK;

@@ -157,6 +157,7 @@ int tel_event_call_ended(struct cc_db_conn *conn, const struct tel_call_row *r,
         p.disposition = s(r->disposition);
         p.from_number = s(c->from_number);
         p.to_number = s(c->to_number);
+        p.wrap_up_pending = r->wrap_up_pending;
         /* The queue's service-level threshold and name travel with the call: analytics has no
          * other source for them (queues publish no events). */
         char queue_name[101] = "";
@@ -183,6 +184,27 @@ int tel_event_call_ended(struct cc_db_conn *conn, const struct tel_call_row *r,
                       event_id);
         env.payload_case = CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_ENDED;
         env.call_ended = &p;
+        return add(conn, &env, c->id, event_id);
+}
+
+int tel_event_call_wrapped_up(struct cc_db_conn *conn, const struct tel_call_row *r,
+                              const char *traceparent)
+{
+        const struct tel_call *c = &r->call;
+        Cc__Events__V1__CallWrappedUp p = CC__EVENTS__V1__CALL_WRAPPED_UP__INIT;
+        p.call_id = s(c->id);
+        p.agent_id = s(c->agent_id);
+        p.queue_id = s(r->queue_id);
+        p.campaign_id = s(c->campaign_id);
+        p.started_at_ms = c->started_at_ms;
+        p.ended_at_ms = c->ended_at_ms;
+        p.wrap_up_seconds = r->wrap_up_s > 0 ? r->wrap_up_s : 0;
+
+        Cc__Events__V1__Envelope env;
+        char event_id[CC_UUID_LEN + 1];
+        cc_event_init(&env, "call.wrapped_up", c->org_id, 0, PRODUCER, traceparent, event_id);
+        env.payload_case = CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_WRAPPED_UP;
+        env.call_wrapped_up = &p;
         return add(conn, &env, c->id, event_id);
 }
 

@@ -207,12 +207,12 @@ static int release_load(struct cc_db_conn *conn, const char *agent_id)
                           1, p, NULL);
 }
 
-/* Ends the wrap-up accounting of a call: how long its agent spent after it, then call.ended. */
+/* Ends the wrap-up accounting of a call: how long its agent spent after it, in
+ * call.wrapped_up. A call that ended before call.ended went out at the hang-up (an older version
+ * of this service deferred it to here) gets its call.ended now, wrap-up included. */
 static int close_accounting(struct cc_db_conn *conn, struct tel_call_row *row, int wrap_up_s,
                             const char *traceparent)
 {
-        if (row->ended_event_sent)
-                return 0;
         char w[24];
         fmt_ll(w, wrap_up_s);
         const char *p[] = {row->call.org_id, row->call.id, w};
@@ -223,8 +223,11 @@ static int close_accounting(struct cc_db_conn *conn, struct tel_call_row *row, i
         if (r < 0)
                 return r;
         row->wrap_up_s = wrap_up_s;
-        row->ended_event_sent = true;
-        return tel_event_call_ended(conn, row, traceparent);
+        if (!row->ended_event_sent) {
+                row->ended_event_sent = true;
+                return tel_event_call_ended(conn, row, traceparent);
+        }
+        return tel_event_call_wrapped_up(conn, row, traceparent);
 }
 
 /* Live offers of a call that ended while waiting: canceled, their agents' load released. The
@@ -250,10 +253,10 @@ static int cancel_offers(struct cc_db_conn *conn, const char *call_id, const cha
         return r;
 }
 
-int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row, bool *ret_defer_ended,
-                         const char *traceparent)
+int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row,
+                         bool *ret_wrap_up_follows, const char *traceparent)
 {
-        *ret_defer_ended = false;
+        *ret_wrap_up_follows = false;
         const struct tel_call *c = &row->call;
         bool waiting =
             strcmp(row->queue_state, "WAITING") == 0 || strcmp(row->queue_state, "OFFERED") == 0;
@@ -337,7 +340,7 @@ int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row, bool
             conn, "UPDATE agents SET wrap_call_id = $2, wrap_until = " TS("$3") " WHERE id = $1", 3,
             q, NULL);
         if (r == 0)
-                *ret_defer_ended = true;
+                *ret_wrap_up_follows = true;
         return r;
 }
 
@@ -348,7 +351,7 @@ int tel_route_wrap_up_done(struct cc_db_conn *conn, const char *org_id, const ch
         int r = tel_call_row_get(conn, org_id, call_id, true, true, &row);
         if (r == -ENOENT)
                 return 0;
-        if (r < 0 || row.ended_event_sent || !tel_call_status_terminal(row.call.status))
+        if (r < 0 || !tel_call_status_terminal(row.call.status) || row.wrap_up_s >= 0)
                 return r;
         int64_t at = at_ms > 0 ? at_ms : cc_now_ms();
         int64_t w = at > row.call.ended_at_ms ? (at - row.call.ended_at_ms + 500) / 1000 : 0;

@@ -123,7 +123,7 @@ int tel_agent_set_status(struct cc_db_conn *conn, const char *org_id, const char
         if (r == 0)
                 r = tel_event_agent_status(conn, org_id, agent_id, from, duration_s, at,
                                            traceparent);
-        /* The wrap-up's end is the call's last figure: its call.ended goes out now. */
+        /* The wrap-up's end is the call's last figure: its call.wrapped_up goes out now. */
         if (r == 0 && leave_wrap && wrap_call[0])
                 r = tel_route_wrap_up_done(conn, org_id, wrap_call, at, traceparent);
         return r;

@@ -474,15 +474,17 @@ static int apply_transition(struct cc_db_conn *conn, struct tel_call_row *row,
         }
         c->status = to;
 
-        /* Queues and agents learn of the end in the same transaction; the call's final
-         * accounting (call.ended) waits for its agent's wrap-up when there is one. */
-        bool defer_ended = false;
+        /* Queues and agents learn of the end in the same transaction, and so does everyone else
+         * (call.ended): a call counts as soon as it is over. When its agent goes into wrap-up,
+         * the wrap-up's length follows in call.wrapped_up (routing.c). */
+        bool wrap_up_follows = false;
         if (tel_call_status_terminal(to)) {
-                int r = tel_route_call_ended(conn, row, &defer_ended, t->traceparent);
+                int r = tel_route_call_ended(conn, row, &wrap_up_follows, t->traceparent);
                 if (r < 0)
                         return r;
         }
-        bool ended_now = tel_call_status_terminal(to) && !defer_ended && !row->ended_event_sent;
+        bool ended_now = tel_call_status_terminal(to) && !row->ended_event_sent;
+        row->wrap_up_pending = wrap_up_follows;
 
         char b_ring[24], b_ans[24], b_hold[24], b_holds[24], b_end[24], b_dur[24], b_talk[24];
         const char *p[11] = {c->org_id, c->id, tel_call_status_name(to)};

@@ -375,13 +375,13 @@ int tel_route_enqueue(struct cc_db_conn *conn, const char *org_id, const char *c
 int tel_route_org(struct cc_db_conn *conn, const char *org_id, int *ret_offers) CC_MUSTCHECK;
 /* Called by the call state machine inside its transaction when a call reaches a terminal
  * status: a waiting call is abandoned, live offers are canceled, the handling agent's load is
- * released and its wrap-up begins. Sets *ret_defer_ended when call.ended must wait for the
- * wrap-up. */
+ * released and its wrap-up begins. Sets *ret_wrap_up_follows when the agent went into wrap-up:
+ * its length follows in call.wrapped_up. */
 struct tel_call_row;
-int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row, bool *ret_defer_ended,
-                         const char *traceparent) CC_MUSTCHECK;
+int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row,
+                         bool *ret_wrap_up_follows, const char *traceparent) CC_MUSTCHECK;
 /* The agent left WRAP_UP (its own choice or the timer): the call's wrap-up time is fixed and
- * its call.ended written. Inside the caller's transaction. */
+ * its call.wrapped_up written. Inside the caller's transaction. */
 int tel_route_wrap_up_done(struct cc_db_conn *conn, const char *org_id, const char *call_id,
                            int64_t at_ms, const char *traceparent) CC_MUSTCHECK;
 

@@ -82,6 +82,7 @@ struct at_event {
         Cc__Events__V1__CallUpdated call_updated;
         Cc__Events__V1__CallAnswered call_answered;
         Cc__Events__V1__CallEnded call_ended;
+        Cc__Events__V1__CallWrappedUp call_wrapped_up;
         Cc__Events__V1__AgentStatusChanged agent;
 };
 
@@ -194,6 +195,34 @@ static inline void at_ev_call_ended(struct at_event *ev, const char *org_id,
         p->queue_name = at_s(c->queue_name);
         ev->env.payload_case = CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_ENDED;
         ev->env.call_ended = p;
+}
+
+/* call.ended as telephony writes it at the hang-up of a call whose agent goes into wrap-up:
+ * no wrap-up seconds yet, and the flag that they follow. */
+static inline void at_ev_call_ended_pending(struct at_event *ev, const char *org_id,
+                                            const struct at_call *c)
+{
+        at_ev_call_ended(ev, org_id, c);
+        ev->call_ended.wrap_up_seconds = 0;
+        ev->call_ended.wrap_up_pending = true;
+}
+
+/* call.wrapped_up: the end of the agent's wrap-up after c, c->wrap seconds after its end. */
+static inline void at_ev_call_wrapped_up(struct at_event *ev, const char *org_id,
+                                         const struct at_call *c)
+{
+        at_event_init(ev, "call.wrapped_up", org_id, c->end + c->wrap * 1000LL);
+        Cc__Events__V1__CallWrappedUp *p = &ev->call_wrapped_up;
+        cc__events__v1__call_wrapped_up__init(p);
+        p->call_id = at_s(c->id);
+        p->agent_id = at_s(c->agent);
+        p->queue_id = at_s(c->queue);
+        p->campaign_id = at_s(c->campaign);
+        p->started_at_ms = c->start;
+        p->ended_at_ms = c->end;
+        p->wrap_up_seconds = c->wrap;
+        ev->env.payload_case = CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_WRAPPED_UP;
+        ev->env.call_wrapped_up = p;
 }
 
 /* The events telephony writes over a call's life, in order: started, the agent ringing and

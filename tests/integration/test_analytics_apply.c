@@ -494,6 +494,51 @@ START_TEST(analytics_apply_abandoned_needs_a_queue)
 }
 END_TEST
 
+/* Telephony sends call.ended at the hang-up (the call counts at once) and the agent's wrap-up in
+ * call.wrapped_up when it ends: together, in either order and however often delivered, they
+ * make exactly the rows one call.ended with the wrap-up in it makes. */
+START_TEST(analytics_apply_wrap_up_follows_the_call)
+{
+        struct cc_db_pool *pool = at_db_open();
+        struct at_call calls[NCALLS];
+        make_calls(calls);
+        const struct at_call *c = &calls[0]; /* queued, answered by A, held, wrap-up */
+        ck_assert_int_gt(c->wrap, 0);
+        struct at_event whole, ended, wrapped, again;
+        at_ev_call_ended(&whole, ORG, c);
+        at_apply_ok(pool, &whole);
+        char *want = at_dump(pool, dump_rollups_sql);
+        truncate_all(pool);
+
+        at_ev_call_ended_pending(&ended, ORG, c);
+        at_ev_call_wrapped_up(&wrapped, ORG, c);
+        at_apply_ok(pool, &ended);
+        /* counted at the hang-up, the wrap-up not yet */
+        expect_row(pool, "o::d:2025-03-10 00:00",
+                   "1 1 0 1 0 0 0 0 1 1 1 1 1 0 300 300 280 20 0 15");
+        at_apply_ok(pool, &wrapped);
+        char *got = at_dump(pool, dump_rollups_sql);
+        expect_same(got, want, "call.ended then call.wrapped_up");
+        free(got);
+        /* the same wrap-up again, under another event id: nothing more */
+        at_ev_call_wrapped_up(&again, ORG, c);
+        at_apply_ok(pool, &again);
+        got = at_dump(pool, dump_rollups_sql);
+        expect_same(got, want, "call.wrapped_up twice");
+        free(got);
+        truncate_all(pool);
+
+        /* the wrap-up first */
+        at_apply_ok(pool, &wrapped);
+        at_apply_ok(pool, &ended);
+        got = at_dump(pool, dump_rollups_sql);
+        expect_same(got, want, "call.wrapped_up then call.ended");
+        free(got);
+        free(want);
+        cc_db_pool_free(pool);
+}
+END_TEST
+
 START_TEST(analytics_apply_rollup_counters)
 {
         struct cc_db_pool *pool = at_db_open();
@@ -1103,6 +1148,7 @@ static Suite *suite(void)
         tcase_add_test(tc, analytics_apply_rollup_counters);
         tcase_add_test(tc, analytics_apply_upper_case_ids_are_the_same_ids);
         tcase_add_test(tc, analytics_apply_abandoned_needs_a_queue);
+        tcase_add_test(tc, analytics_apply_wrap_up_follows_the_call);
         tcase_add_test(tc, analytics_apply_agent_time_split_at_boundaries);
         tcase_add_test(tc, analytics_apply_agent_time_rounding_keeps_totals);
         tcase_add_test(tc, analytics_apply_agent_time_long_interval_is_clamped);

@@ -112,7 +112,7 @@ struct s_call {
         int agent, queue, campaign; /* -1: none */
         bool outbound, abandoned;
         call_status status; /* terminal */
-        /* ms; answer 0: never answered; accounted: when call.ended is published (after the
+        /* ms; answer 0: never answered; accounted: when call.wrapped_up is published (after the
          * agent's wrap-up for a call an agent took) */
         int64_t start, answer, end, hold_at, accounted;
         int duration, talk, hold, wrap, wait, sl;
@@ -610,8 +610,8 @@ static void emit_call_updated(struct stream *s, const struct s_org *o, const str
 }
 
 /* A call's life: started, answered (with the agent IN_PROGRESS), held and taken back, the
- * terminal update at the hang-up, and call.ended with every field once the agent's wrap-up is
- * over. */
+ * terminal update and call.ended at the hang-up, and call.wrapped_up once the agent's wrap-up
+ * is over. */
 static void emit_call(struct stream *s, const struct s_org *o, int org, const struct s_call *c)
 {
         const char *agent = c->agent >= 0 ? o->agents[c->agent].user : "";
@@ -682,7 +682,10 @@ static void emit_call(struct stream *s, const struct s_org *o, int org, const st
         en.duration_seconds = c->duration;
         en.talk_seconds = c->talk;
         en.hold_seconds = c->hold;
-        en.wrap_up_seconds = c->wrap;
+        /* As telephony does: call.ended at the hang-up, and an agent's wrap-up after it in
+         * call.wrapped_up when it is over. */
+        bool wrap_up_follows = c->agent >= 0 && c->answer && c->wrap > 0;
+        en.wrap_up_pending = wrap_up_follows;
         en.queue_wait_seconds = c->wait;
         en.abandoned = c->abandoned;
         en.disposition = c->disposition ? (char *)c->disposition : "";
@@ -690,9 +693,23 @@ static void emit_call(struct stream *s, const struct s_org *o, int org, const st
         en.to_number = to;
         en.service_level_seconds = c->queue >= 0 ? c->sl : 0;
         en.queue_name = c->queue >= 0 ? (char *)o->queues[c->queue].name : "";
-        cc_event_init(&env, "call.ended", o->id, c->accounted, "telephony", NULL, event_id);
+        cc_event_init(&env, "call.ended", o->id, c->end, "telephony", NULL, event_id);
         env.payload_case = CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_ENDED;
         env.call_ended = &en;
+        emit(s, &env, c->id);
+        if (!wrap_up_follows)
+                return;
+        Cc__Events__V1__CallWrappedUp wu = CC__EVENTS__V1__CALL_WRAPPED_UP__INIT;
+        wu.call_id = (char *)c->id;
+        wu.agent_id = (char *)agent;
+        wu.queue_id = (char *)queue;
+        wu.campaign_id = (char *)campaign;
+        wu.started_at_ms = c->start;
+        wu.ended_at_ms = c->end;
+        wu.wrap_up_seconds = c->wrap;
+        cc_event_init(&env, "call.wrapped_up", o->id, c->accounted, "telephony", NULL, event_id);
+        env.payload_case = CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_WRAPPED_UP;
+        env.call_wrapped_up = &wu;
         emit(s, &env, c->id);
 }
 

@@ -350,20 +350,37 @@ START_TEST(routing_inbound_call_waits_then_an_agent_gets_it)
         ck_assert_int_eq(json_object_get_int(json_object_object_get(a, "current_load")), 0);
         json_object_put(a);
 
-        /* the call's final accounting, once, with its queue, wait, agent and wrap-up */
+        /* the call's final accounting, once, at the hang-up, with its queue, wait and agent;
+         * then the wrap-up's length, once, when the agent is available again */
         Cc__Events__V1__Envelope *ev[32];
-        size_t n = read_events("cc.calls.v1", id, 4, ev, 32);
-        int ended = 0;
+        size_t n = read_events("cc.calls.v1", id, 5, ev, 32);
+        int ended = 0, wrapped = 0;
+        int64_t ended_at = 0;
         for (size_t i = 0; i < n; i++) {
+                if (ev[i]->payload_case == CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_WRAPPED_UP) {
+                        ck_assert_int_eq(ended, 1); /* after call.ended (one partition, in order) */
+                        wrapped++;
+                        const Cc__Events__V1__CallWrappedUp *w = ev[i]->call_wrapped_up;
+                        ck_assert_str_eq(w->call_id, id);
+                        ck_assert_str_eq(w->queue_id, queue);
+                        ck_assert_str_eq(w->agent_id, agent_user);
+                        ck_assert_int_ge(w->wrap_up_seconds, 1);
+                        ck_assert_int_le(w->wrap_up_seconds, 3);
+                        ck_assert_int_eq(w->ended_at_ms, ended_at);
+                        ck_assert_int_gt(w->started_at_ms, 0);
+                        ck_assert_int_ge(ev[i]->occurred_at_ms, ended_at + 1000);
+                        continue;
+                }
                 if (ev[i]->payload_case != CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_ENDED)
                         continue;
                 ended++;
                 const Cc__Events__V1__CallEnded *e = ev[i]->call_ended;
+                ended_at = e->ended_at_ms;
                 ck_assert_str_eq(e->queue_id, queue);
                 ck_assert_str_eq(e->agent_id, agent_user);
                 ck_assert(!e->abandoned);
-                ck_assert_int_ge(e->wrap_up_seconds, 1);
-                ck_assert_int_le(e->wrap_up_seconds, 3);
+                ck_assert(e->wrap_up_pending);
+                ck_assert_int_eq(e->wrap_up_seconds, 0);
                 ck_assert_int_ge(e->queue_wait_seconds, 0);
                 ck_assert_int_gt(e->answered_at_ms, 0);
                 /* the queue's threshold and name travel with the call */
@@ -371,6 +388,7 @@ START_TEST(routing_inbound_call_waits_then_an_agent_gets_it)
                 ck_assert_str_eq(e->queue_name, "default");
         }
         ck_assert_int_eq(ended, 1);
+        ck_assert_int_eq(wrapped, 1);
         free_events(ev, n);
         /* the agent's presence, step by step, with how long each lasted */
         n = read_events("cc.agents.v1", agent, 4, ev, 32);
