@@ -274,7 +274,8 @@ static const char call_ended_sql[] =
     "WITH c AS ("
     "INSERT INTO calls AS c (id, org_id, direction, status, from_number, to_number, agent_id, "
     "queue_id, campaign_id, started_at, answered_at, ended_at, duration_s, on_hold, ended, "
-    "status_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false, true, $14) "
+    "status_ms, wrap_counted) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false, true, $14, $17) "
     "ON CONFLICT (id) DO UPDATE SET "
     "direction = CASE WHEN EXCLUDED.direction <> '' THEN EXCLUDED.direction ELSE c.direction END, "
     "status = EXCLUDED.status, "
@@ -287,7 +288,7 @@ static const char call_ended_sql[] =
     "started_at = COALESCE(EXCLUDED.started_at, c.started_at), "
     "answered_at = EXCLUDED.answered_at, ended_at = EXCLUDED.ended_at, "
     "duration_s = EXCLUDED.duration_s, on_hold = false, ended = true, "
-    "status_ms = EXCLUDED.status_ms "
+    "status_ms = EXCLUDED.status_ms, wrap_counted = c.wrap_counted OR EXCLUDED.wrap_counted "
     "WHERE NOT c.ended AND c.org_id = EXCLUDED.org_id RETURNING 1), "
     "q AS (INSERT INTO queues AS q (id, org_id, name, service_level_seconds) "
     "SELECT $8, $2, $15, COALESCE(NULLIF($16::int, 0), 20) FROM c WHERE $8 <> '' "
@@ -393,6 +394,9 @@ static int apply_call_ended(struct cc_db_conn *conn, const Cc__Events__V1__Envel
             num(&at, event_ms(env, e->ended_at_ms)),
             str(e->queue_name),
             num(&sl, e->service_level_seconds > 0 ? e->service_level_seconds : 0),
+            /* a call.ended that carries its wrap-up (an older telephony's) has no
+             * call.wrapped_up to come: one arriving anyway must not add it again */
+            e->wrap_up_seconds > 0 && !e->wrap_up_pending ? "t" : "f",
         };
         int rows = 0;
         int r = exec(conn, call_ended_sql, CC_ARRAY_SIZE(params), params, &rows);
@@ -419,6 +423,10 @@ static int apply_call_wrapped_up(struct cc_db_conn *conn, const Cc__Events__V1__
         const Cc__Events__V1__CallWrappedUp *e = env->call_wrapped_up;
         if (!id_ok(e->call_id) || !opt_id_ok(e->agent_id) || !opt_id_ok(e->queue_id) ||
             !opt_id_ok(e->campaign_id) || !time_ok(e->started_at_ms) || !time_ok(e->ended_at_ms))
+                return -EBADMSG;
+        /* As for call.ended: with no time at all it belongs to no bucket, and the rollup's
+         * refusal would be retried for ever, stalling the call's partition behind it. */
+        if (e->started_at_ms <= 0 && e->ended_at_ms <= 0 && env->occurred_at_ms <= 0)
                 return -EBADMSG;
         const char *params[] = {e->call_id, env->org_id};
         int rows = 0;

@@ -240,7 +240,13 @@ static int zone_known(struct cc_db_conn *conn, const char *tz, bool *ret)
                         return r;
                 }
                 size_t n = (size_t)PQntuples(res);
-                char **v = cc_xcalloc(n ? n : 1, sizeof(*v));
+                if (n == 0) {
+                        /* a server without its zone database: not a list to keep */
+                        PQclear(res);
+                        pthread_mutex_unlock(&zones_mu);
+                        return -EIO;
+                }
+                char **v = cc_xcalloc(n, sizeof(*v));
                 for (size_t i = 0; i < n; i++)
                         v[i] = cc_xstrdup(PQgetvalue(res, (int)i, 0));
                 PQclear(res);

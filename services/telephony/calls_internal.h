@@ -94,8 +94,8 @@ int tel_event_call_answered(struct cc_db_conn *conn, const struct tel_call_row *
                             const char *traceparent) CC_MUSTCHECK;
 int tel_event_call_ended(struct cc_db_conn *conn, const struct tel_call_row *r,
                          const char *traceparent) CC_MUSTCHECK;
-/* The agent's wrap-up after r ended (r->wrap_up_s seconds). */
-int tel_event_call_wrapped_up(struct cc_db_conn *conn, const struct tel_call_row *r,
+/* The agent's wrap-up after r ended (r->wrap_up_s seconds), at at_ms. */
+int tel_event_call_wrapped_up(struct cc_db_conn *conn, const struct tel_call_row *r, int64_t at_ms,
                               const char *traceparent) CC_MUSTCHECK;
 int tel_event_call_recording(struct cc_db_conn *conn, const struct tel_call *call,
                              const char *recording_sid, const char *url, int duration_s,

@@ -187,7 +187,7 @@ int tel_event_call_ended(struct cc_db_conn *conn, const struct tel_call_row *r,
         return add(conn, &env, c->id, event_id);
 }
 
-int tel_event_call_wrapped_up(struct cc_db_conn *conn, const struct tel_call_row *r,
+int tel_event_call_wrapped_up(struct cc_db_conn *conn, const struct tel_call_row *r, int64_t at_ms,
                               const char *traceparent)
 {
         const struct tel_call *c = &r->call;
@@ -202,7 +202,7 @@ int tel_event_call_wrapped_up(struct cc_db_conn *conn, const struct tel_call_row
 
         Cc__Events__V1__Envelope env;
         char event_id[CC_UUID_LEN + 1];
-        cc_event_init(&env, "call.wrapped_up", c->org_id, 0, PRODUCER, traceparent, event_id);
+        cc_event_init(&env, "call.wrapped_up", c->org_id, at_ms, PRODUCER, traceparent, event_id);
         env.payload_case = CC__EVENTS__V1__ENVELOPE__PAYLOAD_CALL_WRAPPED_UP;
         env.call_wrapped_up = &p;
         return add(conn, &env, c->id, event_id);

@@ -211,7 +211,7 @@ static int release_load(struct cc_db_conn *conn, const char *agent_id)
  * call.wrapped_up. A call that ended before call.ended went out at the hang-up (an older version
  * of this service deferred it to here) gets its call.ended now, wrap-up included. */
 static int close_accounting(struct cc_db_conn *conn, struct tel_call_row *row, int wrap_up_s,
-                            const char *traceparent)
+                            int64_t at_ms, const char *traceparent)
 {
         char w[24];
         fmt_ll(w, wrap_up_s);
@@ -227,7 +227,7 @@ static int close_accounting(struct cc_db_conn *conn, struct tel_call_row *row, i
                 row->ended_event_sent = true;
                 return tel_event_call_ended(conn, row, traceparent);
         }
-        return tel_event_call_wrapped_up(conn, row, traceparent);
+        return tel_event_call_wrapped_up(conn, row, at_ms, traceparent);
 }
 
 /* Live offers of a call that ended while waiting: canceled, their agents' load released. The
@@ -355,7 +355,7 @@ int tel_route_wrap_up_done(struct cc_db_conn *conn, const char *org_id, const ch
                 return r;
         int64_t at = at_ms > 0 ? at_ms : cc_now_ms();
         int64_t w = at > row.call.ended_at_ms ? (at - row.call.ended_at_ms + 500) / 1000 : 0;
-        return close_accounting(conn, &row, (int)w, traceparent);
+        return close_accounting(conn, &row, (int)w, at, traceparent);
 }
 
 int tel_route_offer_org(struct cc_db_conn *conn, const char *offer_id,

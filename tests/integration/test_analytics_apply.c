@@ -508,6 +508,13 @@ START_TEST(analytics_apply_wrap_up_follows_the_call)
         at_ev_call_ended(&whole, ORG, c);
         at_apply_ok(pool, &whole);
         char *want = at_dump(pool, dump_rollups_sql);
+        /* a call.ended that carried its wrap-up (an older telephony's) already counted it */
+        struct at_event stray;
+        at_ev_call_wrapped_up(&stray, ORG, c);
+        at_apply_ok(pool, &stray);
+        char *got = at_dump(pool, dump_rollups_sql);
+        expect_same(got, want, "a whole call.ended then call.wrapped_up");
+        free(got);
         truncate_all(pool);
 
         at_ev_call_ended_pending(&ended, ORG, c);
@@ -517,7 +524,7 @@ START_TEST(analytics_apply_wrap_up_follows_the_call)
         expect_row(pool, "o::d:2025-03-10 00:00",
                    "1 1 0 1 0 0 0 0 1 1 1 1 1 0 300 300 280 20 0 15");
         at_apply_ok(pool, &wrapped);
-        char *got = at_dump(pool, dump_rollups_sql);
+        got = at_dump(pool, dump_rollups_sql);
         expect_same(got, want, "call.ended then call.wrapped_up");
         free(got);
         /* the same wrap-up again, under another event id: nothing more */
@@ -535,6 +542,31 @@ START_TEST(analytics_apply_wrap_up_follows_the_call)
         expect_same(got, want, "call.wrapped_up then call.ended");
         free(got);
         free(want);
+        cc_db_pool_free(pool);
+}
+END_TEST
+
+/* A call.wrapped_up with no time at all (not the call's start or end, not the envelope's)
+ * belongs to no bucket: like such a call.ended it is a dead letter, not a message retried for
+ * ever behind which the call's partition stalls. */
+START_TEST(analytics_apply_wrap_up_without_time_is_a_dead_letter)
+{
+        struct cc_db_pool *pool = at_db_open();
+        struct at_call calls[NCALLS];
+        make_calls(calls);
+        const struct at_call *c = &calls[0];
+        ck_assert_int_gt(c->wrap, 0);
+        struct at_event ev;
+        at_ev_call_wrapped_up(&ev, ORG, c);
+        ev.call_wrapped_up.started_at_ms = 0;
+        ev.call_wrapped_up.ended_at_ms = 0;
+        ev.env.occurred_at_ms = 0;
+        ck_assert_int_eq(at_apply(pool, &ev.env), -EBADMSG);
+        ck_assert_int_eq(sql_int(pool,
+                                 "SELECT (SELECT count(*) FROM calls) + (SELECT count(*) FROM "
+                                 "call_rollups)",
+                                 NULL),
+                         0);
         cc_db_pool_free(pool);
 }
 END_TEST
@@ -1149,6 +1181,7 @@ static Suite *suite(void)
         tcase_add_test(tc, analytics_apply_upper_case_ids_are_the_same_ids);
         tcase_add_test(tc, analytics_apply_abandoned_needs_a_queue);
         tcase_add_test(tc, analytics_apply_wrap_up_follows_the_call);
+        tcase_add_test(tc, analytics_apply_wrap_up_without_time_is_a_dead_letter);
         tcase_add_test(tc, analytics_apply_agent_time_split_at_boundaries);
         tcase_add_test(tc, analytics_apply_agent_time_rounding_keeps_totals);
         tcase_add_test(tc, analytics_apply_agent_time_long_interval_is_clamped);
