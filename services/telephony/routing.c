@@ -198,13 +198,13 @@ static int agent_follow_load(struct cc_db_conn *conn, const char *org_id, const 
         return r < 0 ? r : 0;
 }
 
-static int release_load(struct cc_db_conn *conn, const char *agent_id)
+static int release_load(struct cc_db_conn *conn, const char *org_id, const char *agent_id)
 {
-        const char *p[] = {agent_id};
+        const char *p[] = {org_id, agent_id};
         return cc_db_exec(conn,
                           "UPDATE agents SET current_load = greatest(current_load - 1, 0), "
-                          "updated_at = now() WHERE id = $1",
-                          1, p, NULL);
+                          "updated_at = now() WHERE org_id = $1 AND id = $2",
+                          2, p, NULL);
 }
 
 /* Ends the wrap-up accounting of a call: how long its agent spent after it, in
@@ -244,7 +244,7 @@ static int cancel_offers(struct cc_db_conn *conn, const char *call_id, const cha
         if (r < 0)
                 return r;
         for (int i = 0; r == 0 && i < PQntuples(res); i++) {
-                r = release_load(conn, PQgetvalue(res, i, 1));
+                r = release_load(conn, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
                 if (r == 0)
                         r = agent_follow_load(conn, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
                                               traceparent);
@@ -310,7 +310,7 @@ int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row,
         int load_after = atoi(PQgetvalue(res, 0, 2)) - 1;
         int wrap_s = PQgetisnull(res, 0, 3) ? 0 : atoi(PQgetvalue(res, 0, 3));
         PQclear(res);
-        r = release_load(conn, agent_id);
+        r = release_load(conn, c->org_id, agent_id);
         if (r < 0)
                 return r;
         /* After-call work only for an agent who was on the call and has nothing else now; one
@@ -335,10 +335,12 @@ int tel_route_call_ended(struct cc_db_conn *conn, struct tel_call_row *row,
                 return r;
         char until[24];
         fmt_ll(until, (c->ended_at_ms ? c->ended_at_ms : cc_now_ms()) + wrap_s * 1000LL);
-        const char *q[] = {agent_id, c->id, until};
+        const char *q[] = {agent_id, c->id, until, c->org_id};
         r = cc_db_exec(
-            conn, "UPDATE agents SET wrap_call_id = $2, wrap_until = " TS("$3") " WHERE id = $1", 3,
-            q, NULL);
+            conn,
+            "UPDATE agents SET wrap_call_id = $2, wrap_until = " TS("$3") " WHERE "
+                                                                          "org_id = $4 AND id = $1",
+            4, q, NULL);
         if (r == 0)
                 *ret_wrap_up_follows = true;
         return r;
@@ -476,7 +478,7 @@ static int offer_ended(struct cc_db_conn *conn, struct offer *o, struct tel_call
 {
         int r = set_offer(conn, o, state, sid, true);
         if (r == 0)
-                r = release_load(conn, o->agent_id);
+                r = release_load(conn, o->org_id, o->agent_id);
         if (r == 0)
                 r = agent_follow_load(conn, o->org_id, o->agent_id, traceparent);
         if (r == 0 && strcmp(row->queue_state, "OFFERED") == 0 &&
@@ -534,7 +536,7 @@ int tel_route_offer_event(struct cc_db_conn *conn, const char *offer_id, const c
                          * the worker hangs the agent up. */
                         r = set_offer(conn, &o, "CANCELED", sid, false);
                         if (r == 0 && live)
-                                r = release_load(conn, o.agent_id);
+                                r = release_load(conn, o.org_id, o.agent_id);
                         if (r == 0 && live)
                                 r = agent_follow_load(conn, o.org_id, o.agent_id, traceparent);
                 }
