@@ -70,7 +70,6 @@ static void h_dashboard(struct cc_http_req *req)
 
 static void h_calls(struct cc_http_req *req)
 {
-        const struct cc_auth *auth = cc_http_req_auth(req);
         struct an_window_spec spec;
         if (an_req_window_spec(req, AN_GROUP_DAY, SPAN_30D, &spec) < 0)
                 return;
@@ -82,20 +81,11 @@ static void h_calls(struct cc_http_req *req)
                 cc_db_release(conn);
                 return;
         }
-        struct cc_arena *arena = cc_http_req_arena(req);
-        struct an_cover cv;
-        an_cover_build(&w, arena, &cv);
-        struct an_counts *per = cc_arena_alloc(arena, (w.nperiods + 1) * sizeof(*per));
-        memset(per, 0, (w.nperiods + 1) * sizeof(*per));
-        char dim;
-        const char *dim_id;
-        an_caller_dim(auth, &dim, &dim_id);
-        int r = an_store_call_counts(conn, auth->org_id, dim, dim_id, &cv, per);
+        struct an_counts *per = NULL;
+        int r = an_req_caller_counts(req, conn, &w, &per);
         cc_db_release(conn);
-        if (r < 0) {
-                an_reply_failure(req, r);
+        if (r < 0)
                 return;
-        }
         struct an_counts sum = {0};
         json_object *metrics = json_object_new_array();
         for (size_t i = 0; i < w.nperiods; i++) {

@@ -134,7 +134,6 @@ static int days_window(struct cc_http_req *req, struct cc_db_conn *conn, enum an
 
 static void h_stats(struct cc_http_req *req)
 {
-        const struct cc_auth *auth = cc_http_req_auth(req);
         struct cc_arena *arena = cc_http_req_arena(req);
         struct cc_db_conn *conn = cc_service_req_db(req);
         if (!conn)
@@ -145,19 +144,11 @@ static void h_stats(struct cc_http_req *req)
                 cc_db_release(conn);
                 return;
         }
-        struct an_cover cv;
-        an_cover_build(&w, arena, &cv);
-        struct an_counts *per = cc_arena_alloc(arena, (w.nperiods + 1) * sizeof(*per));
-        memset(per, 0, (w.nperiods + 1) * sizeof(*per));
-        char dim;
-        const char *dim_id;
-        an_caller_dim(auth, &dim, &dim_id);
-        int r = an_store_call_counts(conn, auth->org_id, dim, dim_id, &cv, per);
+        struct an_counts *per = NULL;
+        int r = an_req_caller_counts(req, conn, &w, &per);
         cc_db_release(conn);
-        if (r < 0) {
-                an_reply_failure(req, r);
+        if (r < 0)
                 return;
-        }
         struct an_counts sum = {0};
         json_object *daily = json_object_new_array();
         for (size_t i = 0; i < w.nperiods; i++) {

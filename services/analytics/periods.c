@@ -552,6 +552,26 @@ const char *an_caller_agent(const struct cc_auth *auth)
         return auth->role == CC_ROLE_AGENT ? auth->user_id : NULL;
 }
 
+int an_req_caller_counts(struct cc_http_req *req, struct cc_db_conn *conn,
+                         const struct an_window *w, struct an_counts **ret)
+{
+        struct cc_arena *arena = cc_http_req_arena(req);
+        struct an_cover cv;
+        an_cover_build(w, arena, &cv);
+        struct an_counts *per = cc_arena_alloc(arena, (w->nperiods + 1) * sizeof(*per));
+        memset(per, 0, (w->nperiods + 1) * sizeof(*per));
+        char dim;
+        const char *dim_id;
+        an_caller_dim(cc_http_req_auth(req), &dim, &dim_id);
+        int r = an_store_call_counts(conn, cc_http_req_auth(req)->org_id, dim, dim_id, &cv, per);
+        if (r < 0) {
+                an_reply_failure(req, r);
+                return r;
+        }
+        *ret = per;
+        return 0;
+}
+
 int an_req_uuid(struct cc_http_req *req, const char *name, const char **ret)
 {
         const char *v = cc_http_req_query(req, name);

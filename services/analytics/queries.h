@@ -109,6 +109,11 @@ int an_req_int(struct cc_http_req *req, const char *name, int64_t dflt, int64_t 
 void an_caller_dim(const struct cc_auth *auth, char *ret_dim, const char **ret_id);
 /* The agent a caller is limited to: its own user id for an AGENT, NULL for anyone else. */
 const char *an_caller_agent(const struct cc_auth *auth);
+struct an_counts;
+/* The caller's call counts (an_caller_dim) per period of w, w->nperiods entries in the
+ * request's arena. 0, or a negative errno with the reply (503 or 500) sent. */
+int an_req_caller_counts(struct cc_http_req *req, struct cc_db_conn *conn,
+                         const struct an_window *w, struct an_counts **ret) CC_MUSTCHECK;
 /* 503 for a database that cannot be reached, 500 (logged) for anything else. */
 void an_reply_failure(struct cc_http_req *req, int r);
 
